@@ -1,0 +1,107 @@
+"""matra-infra: read the stack's settings, compose the components, export outputs."""
+
+import pulumi
+import pulumi_digitalocean as digitalocean
+
+from components import (
+    ApiLoadBalancer, ApiLoadBalancerArgs, DropletFleet, DropletFleetArgs, HostSetup,
+    Network, NetworkArgs, SshAccess, SshAccessArgs,
+)
+from components import settings as stack_settings
+
+# Everything is validated here, before the first resource is registered.
+settings = stack_settings.load()
+prefix = settings.name_prefix
+
+network = Network("network", NetworkArgs(
+    region=settings.region,
+    ip_range=settings.vpc_ip_range,
+    vpc_name=f"{prefix}-vpc",
+    fleet_tag=settings.fleet_tag,
+))
+
+supplied = settings.automation_key
+access = SshAccess("ssh", SshAccessArgs(
+    key_name=f"{prefix}-automation",
+    operator_public_keys=settings.ssh_public_keys,
+    supplied_public_key=supplied.public_key if supplied else None,
+    supplied_private_key=supplied.private_key if supplied else None,
+))
+
+load_balancer = None
+if settings.load_balancer:
+    load_balancer = ApiLoadBalancer("api", ApiLoadBalancerArgs(
+        name=f"{prefix}-api",
+        region=settings.region,
+        vpc_uuid=network.vpc_id,
+        droplet_tag=network.fleet_tag,
+        health_path=settings.health_path,
+        size_unit=settings.load_balancer_size_unit,
+    ))
+
+fleet = DropletFleet("api", DropletFleetArgs(
+    count=settings.droplet_count,
+    name_prefix=f"{prefix}-api",
+    region=settings.region,
+    size=settings.droplet_size,
+    image=settings.droplet_image,
+    vpc_uuid=network.vpc_id,
+    vpc_ip_range=network.ip_range,
+    fleet_tag=network.fleet_tag,
+    extra_tags=["matra", f"env:{settings.stack}", "role:api"],
+    ssh_key_ids=access.ssh_key_ids,
+    host=HostSetup(
+        deploy_user=settings.deploy_user,
+        authorized_keys=access.authorized_keys,
+        app_port=settings.app_port,
+        health_path=settings.health_path,
+        server_name=settings.api_hostname,
+    ),
+    admin_ssh_sources=settings.admin_ssh_sources,
+    backup_policy=settings.backup_policy,
+    web_load_balancer_uids=[load_balancer.load_balancer_id] if load_balancer else None,
+    reserve_ip=load_balancer is None,
+))
+
+if load_balancer is not None:
+    ingress_ip = load_balancer.ip
+    ingress_urns = [load_balancer.load_balancer_urn]
+else:
+    assert fleet.reserved_ip is not None and fleet.reserved_ip_urn is not None
+    ingress_ip = fleet.reserved_ip
+    ingress_urns = [fleet.reserved_ip_urn]
+
+if settings.dns_zone is not None:
+    digitalocean.DnsRecord(
+        "api-dns",
+        domain=settings.dns_zone,
+        type="A",
+        name=settings.dns_record_name,
+        value=ingress_ip,
+        ttl=300,
+    )
+
+digitalocean.Project(
+    "project",
+    name=prefix,
+    description=f"Matra backend, {settings.stack} stack (managed by Pulumi)",
+    purpose="Web Application",
+    environment=settings.environment,
+    resources=pulumi.Output.all(fleet.droplet_urns, *ingress_urns).apply(
+        lambda urns: [*urns[0], *urns[1:]]),
+)
+
+# What the app's deploy job reads (`pulumi stack output --json`); README lists each.
+pulumi.export("apiHostname", settings.api_hostname)
+pulumi.export("apiUrl", f"https://{settings.api_hostname}")
+pulumi.export("ingressIp", ingress_ip)
+pulumi.export("dropletNames", fleet.droplet_names)
+pulumi.export("dropletPublicIpv4s", fleet.public_ipv4s)
+pulumi.export("dropletPrivateIpv4s", fleet.private_ipv4s)
+pulumi.export("deployTargets", pulumi.Output.all(fleet.droplet_names, fleet.public_ipv4s).apply(
+    lambda pair: [{"name": name, "ip": ip} for name, ip in zip(*pair)]))
+pulumi.export("deployUser", settings.deploy_user)
+pulumi.export("fleetTag", fleet.fleet_tag)
+pulumi.export("vpcId", network.vpc_id)
+pulumi.export("automationSshPublicKey", access.automation_public_key)
+pulumi.export("automationSshPrivateKey", access.automation_private_key)

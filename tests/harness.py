@@ -1,0 +1,214 @@
+"""Run the program, or a component, under Pulumi mocks and record what it registers.
+
+- ``stack_config(stack)`` builds the config the CLI would hand the program: the
+  defaults declared in ``Pulumi.yaml`` overlaid with the real ``Pulumi.<stack>.yaml``
+  (mocks apply neither by themselves).
+- ``run_program(...)`` runs ``__main__.py`` on a fresh event loop with a recording
+  monitor, and returns every registration (inputs, parent, options) and the stack
+  outputs resolved with their secret-ness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
+STACKS = ("dev", "staging", "prod")
+
+
+def _config_string(value: Any) -> str:
+    """A config value as the CLI passes it to the program: strings as they are,
+    booleans lower-case, numbers as text, lists and maps as JSON."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def project_defaults() -> dict[str, str]:
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    return {f"{PROJECT}:{key}": _config_string(spec["default"])
+            for key, spec in declared.items() if "default" in spec}
+
+
+def stack_config(stack: str) -> dict[str, str]:
+    """Pulumi.yaml defaults overlaid with Pulumi.<stack>.yaml, as flat strings."""
+    values = project_defaults()
+    stack_file = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    for key, value in (stack_file.get("config") or {}).items():
+        if isinstance(value, dict) and "secure" in value:
+            raise AssertionError(f"{key}: shipped stacks must not need a secret to preview")
+        values[key] = _config_string(value)
+    return values
+
+
+def fake_id(*parts: str) -> str:
+    """A stable numeric id (DigitalOcean ids are numbers) from a resource's name."""
+    return str(int(hashlib.sha256("/".join(parts).encode()).hexdigest()[:8], 16))
+
+
+class MatraMocks(pulumi.runtime.Mocks):
+    """Echo inputs back as state and fill in what the provider would compute."""
+
+    def __init__(self) -> None:
+        self.droplets = 0
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
+        state = dict(args.inputs)
+        rid = fake_id(args.typ, args.name)
+        t = args.typ
+        if t == "digitalocean:index/droplet:Droplet":
+            self.droplets += 1
+            state.update(ipv4Address=f"203.0.113.{10 + self.droplets}",
+                         ipv4AddressPrivate=f"10.0.0.{10 + self.droplets}",
+                         dropletUrn=f"do:droplet:{rid}")
+        elif t == "digitalocean:index/loadBalancer:LoadBalancer":
+            state.update(ip="198.51.100.200", loadBalancerUrn=f"do:loadbalancer:{rid}")
+        elif t == "digitalocean:index/reservedIp:ReservedIp":
+            state.update(ipAddress="192.0.2.50", reservedIpUrn="do:floatingip:192.0.2.50")
+            rid = "192.0.2.50"
+        elif t == "digitalocean:index/vpc:Vpc":
+            state.setdefault("ipRange", "10.0.0.0/20")
+            state["urn"] = f"do:vpc:{rid}"
+        elif t == "tls:index/privateKey:PrivateKey":
+            state.update(
+                publicKeyOpenssh=f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA{rid} generated\n",
+                privateKeyOpenssh=pulumi.Output.secret(
+                    f"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE{rid}\n"
+                    "-----END OPENSSH PRIVATE KEY-----\n"))
+        elif t == "digitalocean:index/sshKey:SshKey":
+            state["fingerprint"] = f"SHA256:{rid}"
+        elif t == "digitalocean:index/tag:Tag":
+            rid = state["name"]
+        return (rid if args.custom else None), state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list]]:
+        raise AssertionError(f"unexpected invoke {args.token}: the program must not read "
+                             "the cloud during a preview")
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    urn: str
+    custom: bool
+    inputs: dict[str, Any]
+    parent: str
+    protect: bool
+    dependencies: list[str]
+    ignore_changes: list[str]
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A MockMonitor that keeps each RegisterResource request's options too."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
+            self.registrations.append(Registration(
+                type=request.type, name=request.name, urn=response.urn,
+                custom=bool(request.custom), inputs=inputs, parent=request.parent,
+                protect=bool(request.protect), dependencies=list(request.dependencies),
+                ignore_changes=list(request.ignoreChanges)))
+        return response
+
+
+@dataclass
+class Resolved:
+    value: Any
+    secret: bool
+    known: bool = True
+
+
+@dataclass
+class ProgramRun:
+    registrations: list[Registration]
+    outputs: dict[str, Resolved] = field(default_factory=dict)
+    error: Optional[BaseException] = None
+
+    def of_type(self, type_token: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_token]
+
+    def one(self, type_token: str) -> Registration:
+        found = self.of_type(type_token)
+        assert len(found) == 1, f"expected one {type_token}, found {len(found)}"
+        return found[0]
+
+    def by_name(self, name: str) -> Registration:
+        found = [r for r in self.registrations if r.name == name]
+        assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
+        return found[0]
+
+
+def _fresh_runtime(stack: str, config: dict[str, str], secret_keys: list[str],
+                   preview: bool) -> tuple[MatraMocks, RecordingMonitor]:
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    pulumi.runtime.settings.reset_options(project=PROJECT, stack=stack, preview=preview)
+    pulumi.runtime.set_all_config(config, secret_keys)
+    mocks = MatraMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
+                             monitor=monitor)
+    return mocks, monitor
+
+
+async def _resolve(value: Any) -> Resolved:
+    output = pulumi.Output.from_input(value)
+    return Resolved(value=await output.future(), secret=await output.is_secret(),
+                    known=await output.is_known())
+
+
+def run(body: Callable[[], Any], *, stack: str = "dev", config: Optional[dict[str, str]] = None,
+        secret_keys: Optional[list[str]] = None, preview: bool = False) -> ProgramRun:
+    """Run ``body`` (a program, or code that builds components) under mocks."""
+    _, monitor = _fresh_runtime(stack, config or {}, secret_keys or [], preview)
+    result = ProgramRun(registrations=monitor.registrations)
+    try:
+        _sync_await(run_pulumi_func(body))
+    except Exception as error:  # noqa: BLE001 (the caller asserts on it)
+        result.error = error
+        return result
+    stack_resource = pulumi.runtime.get_root_resource()
+    for name, value in stack_resource.outputs.items():
+        result.outputs[name] = _sync_await(_resolve(value))
+    return result
+
+
+def run_program(stack: str = "dev", *, overrides: Optional[dict[str, Any]] = None,
+                unset: tuple[str, ...] = (), secret_keys: tuple[str, ...] = (),
+                preview: bool = False) -> ProgramRun:
+    """Run __main__.py with the stack's real config, changed by ``overrides``
+    (short keys, values as in a stack file) and ``unset`` (short keys)."""
+    config = stack_config(stack)
+    for key, value in (overrides or {}).items():
+        config[f"{PROJECT}:{key}"] = _config_string(value)
+    for key in unset:
+        config.pop(f"{PROJECT}:{key}", None)
+    return run(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
+               stack=stack, config=config, preview=preview,
+               secret_keys=[f"{PROJECT}:{k}" for k in secret_keys])
+
+
+def resolve(value: Any) -> Resolved:
+    """Resolve an Output (or plain value) inside the current mock runtime."""
+    return _sync_await(_resolve(value))

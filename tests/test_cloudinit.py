@@ -1,0 +1,104 @@
+"""The rendered cloud-init of every shipped stack: valid for `cloud-init schema` and
+carrying the seed's server setup, brought up to date; no secret in it."""
+
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from harness import STACKS, run_program
+
+DROPLET = "digitalocean:index/droplet:Droplet"
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def user_data(request):
+    run = run_program(request.param)
+    assert run.error is None, run.error
+    documents = {d.inputs["userData"] for d in run.of_type(DROPLET)}
+    assert len(documents) == 1, "every droplet of a stack gets the same user data"
+    return request.param, documents.pop(), run
+
+
+def test_cloud_init_schema_accepts_it(user_data, tmp_path):
+    cloud_init = shutil.which("cloud-init")
+    assert cloud_init, "cloud-init is not installed: .ci/run installs Debian's cloud-init"
+    stack, document, _ = user_data
+    path = tmp_path / f"{stack}.yaml"
+    path.write_text(document)
+    result = subprocess.run([cloud_init, "schema", "--config-file", str(path)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Valid cloud-config" in result.stdout
+
+
+def test_cloud_init_schema_rejects_a_broken_document(tmp_path):
+    """The check above can fail: a wrong type is caught."""
+    path = tmp_path / "broken.yaml"
+    path.write_text("#cloud-config\nruncmd: 5\nssh_pwauth: [1]\n")
+    result = subprocess.run(["cloud-init", "schema", "--config-file", str(path)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+
+
+def test_docker_from_dockers_repository_with_a_keyring(user_data):
+    _, document, _ = user_data
+    config = yaml.safe_load(document)
+    source = config["apt"]["sources"]["docker.list"]
+    assert source["source"].startswith("deb [arch=amd64 signed-by=$KEY_FILE] "
+                                       "https://download.docker.com/linux/ubuntu $RELEASE stable")
+    assert source["keyid"] == "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
+    for package in ("docker-ce", "docker-ce-cli", "containerd.io", "docker-compose-plugin",
+                    "nginx", "ufw"):
+        assert package in config["packages"]
+
+
+def test_docker_compose_shim_keeps_the_seed_deploy_working(user_data):
+    _, document, _ = user_data
+    files = {f["path"]: f for f in yaml.safe_load(document)["write_files"]}
+    shim = files["/usr/local/bin/docker-compose"]
+    assert shim["permissions"] == "0755"
+    assert shim["content"] == '#!/bin/sh\nexec docker compose "$@"\n'
+
+
+def test_deploy_user_and_ssh_hardening(user_data):
+    _, document, run = user_data
+    config = yaml.safe_load(document)
+    (user,) = config["users"]
+    assert user["name"] == "deploy" and user["lock_passwd"] is True
+    public_key = run.outputs["automationSshPublicKey"].value
+    assert public_key in user["ssh_authorized_keys"]
+    assert config["disable_root"] is True and config["ssh_pwauth"] is False
+    sshd = {f["path"]: f for f in config["write_files"]}["/etc/ssh/sshd_config.d/60-matra.conf"]
+    assert "PermitRootLogin no" in sshd["content"]
+    assert "PasswordAuthentication no" in sshd["content"]
+    commands = [" ".join(map(str, c)) if isinstance(c, list) else c for c in config["runcmd"]]
+    assert "usermod --append --groups docker deploy" in commands
+    assert "install -d -m 0750 -o deploy -g deploy /opt/matra" in commands
+
+
+def test_ufw_allows_ssh_http_https_only(user_data):
+    _, document, _ = user_data
+    commands = [" ".join(c) for c in yaml.safe_load(document)["runcmd"] if c[0] == "ufw"]
+    assert commands == ["ufw default deny incoming", "ufw default allow outgoing",
+                        "ufw allow OpenSSH", "ufw allow 80/tcp", "ufw allow 443/tcp",
+                        "ufw --force enable"]
+
+
+def test_nginx_proxies_the_app_and_the_health_path(user_data):
+    stack, document, _ = user_data
+    files = {f["path"]: f for f in yaml.safe_load(document)["write_files"]}
+    site = files["/etc/nginx/sites-available/matra"]["content"]
+    assert "listen 80 default_server;" in site
+    assert "location = /healthz {\n        proxy_pass http://127.0.0.1:8080;" in site
+    assert "location / {\n        proxy_pass http://127.0.0.1:8080;" in site
+    hostname = {"dev": "api.dev.matra.io", "staging": "api.staging.matra.io",
+                "prod": "api.matra.io"}[stack]
+    assert f"server_name {hostname};" in site
+
+
+def test_no_secret_material_in_user_data(user_data):
+    _, document, run = user_data
+    assert "PRIVATE KEY" not in document
+    assert run.outputs["automationSshPrivateKey"].value.splitlines()[1] not in document

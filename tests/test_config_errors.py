@@ -1,0 +1,180 @@
+"""A table of config mistakes: each stops the program with one line naming the key,
+the value and what is allowed, before any resource is registered."""
+
+import pytest
+
+from components.settings import ConfigError
+from harness import run_program
+
+# (stack, overrides, unset, the one line's expected start, words it must contain)
+MISTAKES = [
+    ("dev", {"dropletSize": "s-9vcpu-1gb"}, (),
+     "matra-infra:dropletSize: 's-9vcpu-1gb' is not allowed; expected a droplet size slug",
+     ["s-1vcpu-2gb", "s-4vcpu-8gb", "components/catalog.py"]),
+    ("prod", {"region": "mars1"}, (),
+     "matra-infra:region: 'mars1' is not allowed; expected one of: nyc1, nyc3",
+     ["fra1", "syd1"]),
+    ("dev", {"region": "nyc2"}, (),
+     "matra-infra:region: 'nyc2' is not allowed", []),
+    ("prod", {"dropletCount": 0}, (),
+     "matra-infra:dropletCount: '0' is not allowed; expected a whole number from 1 to 50", []),
+    ("prod", {"dropletCount": "three"}, (),
+     "matra-infra:dropletCount: 'three' is not allowed; expected a whole number", []),
+    ("prod", {"dropletCount": 2.5}, (),
+     "matra-infra:dropletCount: '2.5' is not allowed", []),
+    ("dev", {"dropletCount": 2}, (),
+     "matra-infra:dropletCount: '2' is not allowed; expected 1 when matra-infra:loadBalancer "
+     "is false", ["reserved IP"]),
+    ("staging", {"vpcIpRange": "10.20.0.0/33"}, (),
+     "matra-infra:vpcIpRange: '10.20.0.0/33' is not allowed; expected a private IPv4 range", []),
+    ("staging", {"vpcIpRange": "10.20.0.1/20"}, (),
+     "matra-infra:vpcIpRange: '10.20.0.1/20' is not allowed", ["CIDR"]),
+    ("staging", {"vpcIpRange": "8.8.0.0/20"}, (),
+     "matra-infra:vpcIpRange: '8.8.0.0/20' is not allowed", ["RFC 1918"]),
+    ("staging", {"vpcIpRange": "172.17.0.0/20"}, (),
+     "matra-infra:vpcIpRange: '172.17.0.0/20' is not allowed", ["Docker"]),
+    ("staging", {"vpcIpRange": "10.0.0.0/8"}, (),
+     "matra-infra:vpcIpRange: '10.0.0.0/8' is not allowed", ["/16 to /24"]),
+    ("prod", {"adminSshSources": ["198.51.100.0/24", "not-a-cidr"]}, (),
+     "matra-infra:adminSshSources: 'not-a-cidr' is not allowed; expected each item to be an "
+     "IPv4 or IPv6 network in CIDR notation", []),
+    ("prod", {"adminSshSources": ["10.0.0.5"]}, (),
+     "matra-infra:adminSshSources: '10.0.0.5' is not allowed", []),
+    ("prod", {"adminSshSources": []}, (),
+     "matra-infra:adminSshSources: '[]' is not allowed; expected at least 1", []),
+    ("prod", {}, ("adminSshSources",),
+     "matra-infra:adminSshSources: (missing) is not allowed; expected at least 1", []),
+    ("prod", {"adminSshSources": "198.51.100.0/24"}, (),
+     "matra-infra:adminSshSources: '198.51.100.0/24' is not allowed; expected a list of", []),
+    ("prod", {"apiHostname": "API.matra.io"}, (),
+     "matra-infra:apiHostname: 'API.matra.io' is not allowed; expected a fully-qualified "
+     "lower-case hostname", []),
+    ("prod", {"apiHostname": "localhost"}, (),
+     "matra-infra:apiHostname: 'localhost' is not allowed", []),
+    ("prod", {"apiHostname": "api.example.com"}, (),
+     "matra-infra:apiHostname: 'api.example.com' is not allowed; expected a name inside the "
+     "managed zone matra.io", []),
+    ("prod", {}, ("apiHostname",),
+     "matra-infra:apiHostname: (missing) is not allowed; expected a fully-qualified",
+     ["pulumi config set matra-infra:apiHostname"]),
+    ("prod", {}, ("environment",),
+     "matra-infra:environment: (missing) is not allowed; expected one of: Development, "
+     "Staging, Production", []),
+    ("prod", {"environment": "production"}, (),
+     "matra-infra:environment: 'production' is not allowed; expected one of: Development", []),
+    ("prod", {"loadBalancer": "yes"}, (),
+     "matra-infra:loadBalancer: 'yes' is not allowed; expected true or false", []),
+    ("prod", {"backupPlan": "hourly"}, (),
+     "matra-infra:backupPlan: 'hourly' is not allowed; expected one of: weekly, daily", []),
+    ("prod", {"backupWeekday": "SUNDAY"}, (),
+     "matra-infra:backupWeekday: 'SUNDAY' is not allowed; expected one of: SUN, MON", []),
+    ("prod", {"backupHour": 3}, (),
+     "matra-infra:backupHour: '3' is not allowed; expected one of: 0, 4, 8, 12, 16, 20", []),
+    ("prod", {"dropletImage": "ubuntu-20-04-x64"}, (),
+     "matra-infra:dropletImage: 'ubuntu-20-04-x64' is not allowed; expected a supported "
+     "Ubuntu LTS image (Ubuntu 20.04 left standard support", []),
+    ("prod", {"dropletImage": "debian-12-x64"}, (),
+     "matra-infra:dropletImage: 'debian-12-x64' is not allowed; expected an Ubuntu LTS image",
+     []),
+    ("prod", {"deployUser": "root"}, (),
+     "matra-infra:deployUser: 'root' is not allowed; expected a Linux user name", []),
+    ("prod", {"deployUser": "Deploy User"}, (),
+     "matra-infra:deployUser: 'Deploy User' is not allowed", []),
+    ("prod", {"appPort": 80}, (),
+     "matra-infra:appPort: '80' is not allowed; expected a whole number from 1024 to 65535", []),
+    ("prod", {"healthPath": "healthz"}, (),
+     "matra-infra:healthPath: 'healthz' is not allowed; expected an absolute URL path", []),
+    ("prod", {"loadBalancerSizeUnit": 0}, (),
+     "matra-infra:loadBalancerSizeUnit: '0' is not allowed; expected a whole number from 1 "
+     "to 100", []),
+    ("prod", {"sshPublicKeys": ["ssh-dss AAAAB3NzaC1kc3M= old-dsa"]}, (),
+     "matra-infra:sshPublicKeys: 'ssh-dss AAAAB3NzaC1kc3M= old-dsa' is not allowed; expected "
+     "each item to be an OpenSSH public key line", []),
+    ("prod", {"dnsZone": "matra_io"}, (),
+     "matra-infra:dnsZone: 'matra_io' is not allowed; expected a DNS zone", []),
+    ("prod", {"automationSshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops"}, (),
+     "matra-infra:automationSshPrivateKey: (missing) is not allowed; expected the secret "
+     "private half", ["pulumi config set --secret"]),
+    ("prod", {"dropletcount": 4}, (),
+     "matra-infra:dropletcount: unknown key; did you mean matra-infra:dropletCount? expected "
+     "one of the keys declared in Pulumi.yaml", []),
+    ("prod", {"automationSshPublicKey": "ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB ops",
+              "automationSshPrivateKey": "k"}, (),
+     "matra-infra:automationSshPublicKey: 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB ops' is not "
+     "allowed; expected an OpenSSH ed25519 public key", []),
+]
+
+
+def _id(case):
+    stack, overrides, unset, _, _ = case
+    what = ",".join([*overrides, *(f"-{key}" for key in unset)])
+    return f"{stack}:{what}"
+
+
+@pytest.mark.parametrize("case", MISTAKES, ids=[_id(c) for c in MISTAKES])
+def test_mistake_gives_one_line_and_registers_nothing(case):
+    stack, overrides, unset, expected_start, contains = case
+    run = run_program(stack, overrides=overrides, unset=unset,
+                      secret_keys=("automationSshPrivateKey",))
+
+    assert isinstance(run.error, ConfigError), f"expected a ConfigError, got {run.error!r}"
+    message = str(run.error)
+    assert "\n" not in message, f"expected one line, got:\n{message}"
+    assert message.startswith(expected_start), message
+    for word in contains:
+        assert word in message
+    assert run.registrations == [], "nothing may be registered before config is valid"
+
+
+def test_a_plain_text_private_key_is_refused_without_echoing_it():
+    private = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0\n-----END OPENSSH PRIVATE KEY-----"
+    run = run_program("prod", overrides={
+        "automationSshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops",
+        "automationSshPrivateKey": private})
+    message = str(run.error)
+    assert message.startswith("matra-infra:automationSshPrivateKey: (value hidden) is stored "
+                              "in plain text; expected a secret")
+    assert "c2VjcmV0" not in message
+    assert run.registrations == []
+
+
+def test_a_private_key_without_its_public_half_is_refused():
+    run = run_program("prod", overrides={"automationSshPrivateKey": "secret-value"},
+                      secret_keys=("automationSshPrivateKey",))
+    assert str(run.error).startswith(
+        "matra-infra:automationSshPublicKey: (missing) is not allowed; expected the public half")
+    assert "secret-value" not in str(run.error)
+    assert run.registrations == []
+
+
+def test_every_problem_is_reported_at_once_one_line_each():
+    run = run_program("prod", overrides={"dropletCount": 0, "region": "mars1",
+                                         "appPort": "http"})
+    lines = str(run.error).splitlines()
+    assert [line.split(":")[1] for line in lines] == ["region", "dropletCount", "appPort"]
+    assert run.registrations == []
+
+
+def test_config_error_is_a_run_error_so_the_language_host_prints_no_traceback():
+    import pulumi
+    assert issubclass(ConfigError, pulumi.RunError)
+
+
+def test_every_key_declared_in_pulumi_yaml_is_read_and_no_other():
+    import yaml
+    from harness import ROOT
+    from components import settings
+    declared = set(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"])
+    seen = {}
+    real_reject = settings._Reader.reject_unknown_keys
+
+    def spy(self):
+        seen["read"] = set(self.read)
+        return real_reject(self)
+    settings._Reader.reject_unknown_keys = spy
+    try:
+        run = run_program("prod")
+    finally:
+        settings._Reader.reject_unknown_keys = real_reject
+    assert run.error is None, run.error
+    assert seen["read"] == declared

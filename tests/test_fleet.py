@@ -1,0 +1,127 @@
+"""DropletFleet: stable index names, firewall, backups, tags, user data."""
+
+import pytest
+
+from components import DropletFleet, DropletFleetArgs, HostSetup
+from components.settings import BackupPolicy
+from harness import fake_id, resolve, run, run_program
+
+DROPLET = "digitalocean:index/droplet:Droplet"
+FIREWALL = "digitalocean:index/firewall:Firewall"
+
+
+def fleet_args(**changes):
+    args = dict(
+        count=2, name_prefix="matra-test-api", region="fra1", size="s-1vcpu-2gb",
+        image="ubuntu-24-04-x64", vpc_uuid="vpc-1", vpc_ip_range="10.9.0.0/20",
+        fleet_tag="matra-test-api", ssh_key_ids=["111"],
+        host=HostSetup(deploy_user="deploy", authorized_keys=["ssh-ed25519 AAAAC3Nz op"],
+                       app_port=8080, health_path="/healthz", server_name="api.test.io"),
+        admin_ssh_sources=["198.51.100.0/24"], extra_tags=["matra", "role:api"],
+    )
+    args.update(changes)
+    return DropletFleetArgs(**args)
+
+
+def build(**changes):
+    holder = {}
+
+    def body():
+        holder["fleet"] = DropletFleet("api", fleet_args(**changes))
+    result = run(body, stack="test")
+    assert result.error is None, result.error
+    return result, holder["fleet"]
+
+
+def test_scaling_three_to_four_adds_one_droplet_and_touches_none():
+    three = run_program("prod")
+    four = run_program("prod", overrides={"dropletCount": 4})
+    before = {d.urn: d.inputs for d in three.of_type(DROPLET)}
+    after = {d.urn: d.inputs for d in four.of_type(DROPLET)}
+    assert set(before) < set(after) and len(after) - len(before) == 1
+    assert [u.rsplit("::", 1)[1] for u in sorted(set(after) - set(before))] == ["api-3"]
+    for urn, inputs in before.items():
+        assert after[urn] == inputs, f"{urn} would change when scaling"
+
+
+def test_droplet_details():
+    result, _ = build()
+    droplets = sorted(result.of_type(DROPLET), key=lambda d: d.name)
+    assert [d.inputs["name"] for d in droplets] == ["matra-test-api-0", "matra-test-api-1"]
+    for droplet in droplets:
+        assert droplet.inputs["vpcUuid"] == "vpc-1"
+        assert droplet.inputs["region"] == "fra1"
+        assert droplet.inputs["sshKeys"] == ["111"]
+        assert droplet.inputs["monitoring"] is True
+        assert droplet.inputs["backups"] is False
+        assert droplet.inputs["tags"] == ["matra-test-api", "matra", "role:api"]
+        assert droplet.ignore_changes == ["userData"]
+        # The firewall exists before any droplet boots.
+        assert result.one(FIREWALL).urn in droplet.dependencies
+        assert droplet.parent.endswith("::api")
+
+
+def test_outputs_are_in_index_order():
+    _, fleet = build(count=3)
+    names = resolve(fleet.droplet_names).value
+    assert names == ["matra-test-api-0", "matra-test-api-1", "matra-test-api-2"]
+    public = resolve(fleet.public_ipv4s).value
+    private = resolve(fleet.private_ipv4s).value
+    assert len(public) == len(private) == 3 and len(set(public)) == 3
+    assert fleet.reserved_ip is None
+
+
+def test_backups_with_policy():
+    result, _ = build(backup_policy=BackupPolicy(plan="daily", weekday="TUE", hour=8))
+    for droplet in result.of_type(DROPLET):
+        assert droplet.inputs["backups"] is True
+        assert droplet.inputs["backupPolicy"] == {"plan": "daily", "weekday": "TUE", "hour": 8}
+
+
+def test_firewall_ingress_and_egress():
+    result, _ = build(web_load_balancer_uids=["lb-uid"])
+    firewall = result.one(FIREWALL)
+    assert firewall.inputs["tags"] == ["matra-test-api"]
+    inbound = {(r["protocol"], r.get("portRange")): r for r in firewall.inputs["inboundRules"]}
+    assert inbound[("tcp", "22")]["sourceAddresses"] == ["198.51.100.0/24"]
+    for port in ("80", "443"):
+        assert inbound[("tcp", port)]["sourceLoadBalancerUids"] == ["lb-uid"]
+    assert inbound[("icmp", None)]["sourceAddresses"] == ["10.9.0.0/20"]
+    assert len(inbound) == 4
+    outbound = {(r["protocol"], r.get("portRange")): r["destinationAddresses"]
+                for r in firewall.inputs["outboundRules"]}
+    anywhere = ["0.0.0.0/0", "::/0"]
+    assert {key for key, dest in outbound.items() if dest == anywhere} == {
+        ("udp", "53"), ("tcp", "53"), ("udp", "123"), ("tcp", "80"), ("tcp", "443"),
+        ("tcp", "27017"), ("icmp", None)}
+    assert outbound[("tcp", "1-65535")] == outbound[("udp", "1-65535")] == ["10.9.0.0/20"]
+
+
+def test_web_open_to_anywhere_without_a_load_balancer_and_reserved_ip():
+    result, fleet = build(count=1, reserve_ip=True)
+    inbound = result.one(FIREWALL).inputs["inboundRules"]
+    web = [r for r in inbound if r.get("portRange") in ("80", "443")]
+    assert [r["sourceAddresses"] for r in web] == [["0.0.0.0/0", "::/0"]] * 2
+    reserved = result.one("digitalocean:index/reservedIp:ReservedIp")
+    droplet = result.one(DROPLET)
+    assert reserved.inputs["dropletId"] == int(fake_id(droplet.type, droplet.name))
+    assert resolve(fleet.reserved_ip).value == "192.0.2.50"
+
+
+def test_user_data_is_the_rendered_template_with_the_keys():
+    result, _ = build()
+    for droplet in result.of_type(DROPLET):
+        user_data = droplet.inputs["userData"]
+        assert user_data.startswith("#cloud-config\n")
+        assert '"ssh-ed25519 AAAAC3Nz op"' in user_data
+        assert "proxy_pass http://127.0.0.1:8080;" in user_data
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"count": 0}, "count must be at least 1"),
+    ({"count": 2, "reserve_ip": True}, "reserve_ip needs exactly one droplet"),
+    ({"admin_ssh_sources": []}, "admin_ssh_sources must name at least one CIDR"),
+])
+def test_args_are_validated(change, message):
+    with pytest.raises(ValueError, match=message):
+        fleet_args(**change)

@@ -1,0 +1,134 @@
+"""Each shipped stack, evaluated from its real Pulumi.<stack>.yaml plus the Pulumi.yaml
+defaults, against the stack matrix in DESIGN.md and the README."""
+
+import pytest
+
+from harness import STACKS, fake_id, run_program
+
+DROPLET = "digitalocean:index/droplet:Droplet"
+LB = "digitalocean:index/loadBalancer:LoadBalancer"
+RESERVED_IP = "digitalocean:index/reservedIp:ReservedIp"
+VPC = "digitalocean:index/vpc:Vpc"
+PROJECT = "digitalocean:index/project:Project"
+DNS = "digitalocean:index/dnsRecord:DnsRecord"
+FIREWALL = "digitalocean:index/firewall:Firewall"
+
+MATRIX = {
+    #          count  size            load balancer  backups   environment    hostname
+    "dev":     (1, "s-1vcpu-2gb", False, None, "Development", "api.dev.matra.io"),
+    "staging": (1, "s-2vcpu-4gb", True, "weekly", "Staging", "api.staging.matra.io"),
+    "prod":    (3, "s-4vcpu-8gb", True, "weekly", "Production", "api.matra.io"),
+}
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def stack(request):
+    run = run_program(request.param)
+    assert run.error is None, run.error
+    return request.param, run
+
+
+def test_droplets_match_the_matrix(stack):
+    name, run = stack
+    count, size, _, backups, _, _ = MATRIX[name]
+    droplets = sorted(run.of_type(DROPLET), key=lambda d: int(d.name.rsplit("-", 1)[1]))
+    assert [d.name for d in droplets] == [f"api-{i}" for i in range(count)]
+    for index, droplet in enumerate(droplets):
+        assert droplet.inputs["size"] == size
+        assert droplet.inputs["image"] == "ubuntu-24-04-x64"
+        assert droplet.inputs["name"] == f"matra-{name}-api-{index}"
+        assert droplet.inputs["monitoring"] is True
+        assert droplet.inputs["backups"] is (backups is not None)
+        if backups:
+            assert droplet.inputs["backupPolicy"] == {"plan": backups, "weekday": "SUN",
+                                                      "hour": 4}
+        else:
+            assert "backupPolicy" not in droplet.inputs
+        assert set(droplet.inputs["tags"]) == {f"matra-{name}-api", "matra", f"env:{name}",
+                                              "role:api"}
+        assert len(droplet.inputs["sshKeys"]) == 1
+
+
+def test_ingress_matches_the_matrix(stack):
+    name, run = stack
+    _, _, has_lb, _, _, hostname = MATRIX[name]
+    record = run.one(DNS)
+    assert record.inputs["domain"] == "matra.io"
+    assert record.inputs["type"] == "A"
+    assert record.inputs["name"] == hostname.removesuffix(".matra.io")
+    if has_lb:
+        assert len(run.of_type(LB)) == 1 and run.of_type(RESERVED_IP) == []
+        assert record.inputs["value"] == run.outputs["ingressIp"].value == "198.51.100.200"
+    else:
+        assert run.of_type(LB) == [] and len(run.of_type(RESERVED_IP)) == 1
+        assert record.inputs["value"] == run.outputs["ingressIp"].value == "192.0.2.50"
+
+
+def test_one_vpc_and_a_project_grouping_the_stack(stack):
+    name, run = stack
+    _, _, has_lb, _, environment, _ = MATRIX[name]
+    vpc = run.one(VPC)
+    assert vpc.inputs["name"] == f"matra-{name}-vpc"
+    assert vpc.inputs["region"] == "nyc3"
+    project = run.one(PROJECT)
+    assert project.inputs["name"] == f"matra-{name}"
+    assert project.inputs["environment"] == environment
+    urns = project.inputs["resources"]
+    assert sum(u.startswith("do:droplet:") for u in urns) == MATRIX[name][0]
+    assert sum(u.startswith("do:loadbalancer:") for u in urns) == (1 if has_lb else 0)
+    assert sum(u.startswith("do:floatingip:") for u in urns) == (0 if has_lb else 1)
+
+
+def test_every_droplet_sits_in_the_stack_vpc(stack):
+    _, run = stack
+    vpc_id = run.outputs["vpcId"].value
+    assert {d.inputs["vpcUuid"] for d in run.of_type(DROPLET)} == {vpc_id}
+
+
+def test_web_ports_open_only_to_the_load_balancer_when_there_is_one(stack):
+    name, run = stack
+    has_lb = MATRIX[name][2]
+    firewall = run.one(FIREWALL)
+    web = [r for r in firewall.inputs["inboundRules"] if r.get("portRange") in ("80", "443")]
+    assert sorted(r["portRange"] for r in web) == ["443", "80"]
+    for rule in web:
+        if has_lb:
+            assert rule["sourceLoadBalancerUids"] == [fake_id(LB, "api-lb")]
+            assert "sourceAddresses" not in rule
+        else:
+            assert rule["sourceAddresses"] == ["0.0.0.0/0", "::/0"]
+
+
+def test_every_component_child_has_a_parent(stack):
+    _, run = stack
+    top_level = {r.name for r in run.registrations if r.parent.endswith(f"::matra-infra-{stack[0]}")}
+    assert top_level == {"network", "ssh", "api", "api-dns", "project"}
+
+
+def test_outputs_the_deploy_job_reads(stack):
+    name, run = stack
+    count, _, _, _, _, hostname = MATRIX[name]
+    out = {key: value.value for key, value in run.outputs.items()}
+    assert out["apiHostname"] == hostname
+    assert out["apiUrl"] == f"https://{hostname}"
+    assert out["deployUser"] == "deploy"
+    assert len(out["dropletPublicIpv4s"]) == len(out["dropletPrivateIpv4s"]) == count
+    assert out["deployTargets"] == [
+        {"name": f"matra-{name}-api-{i}", "ip": ip}
+        for i, ip in enumerate(out["dropletPublicIpv4s"])]
+    assert run.outputs["automationSshPrivateKey"].secret is True
+    assert out["automationSshPrivateKey"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    not_secret = set(run.outputs) - {"automationSshPrivateKey"}
+    assert [key for key in not_secret if run.outputs[key].secret] == []
+
+
+def test_no_secret_reaches_a_plain_output_or_user_data(stack):
+    _, run = stack
+    private_key = run.outputs["automationSshPrivateKey"].value
+    body = private_key.splitlines()[1]
+    for droplet in run.of_type(DROPLET):
+        assert body not in droplet.inputs["userData"]
+        assert "PRIVATE KEY" not in droplet.inputs["userData"]
+    for key, output in run.outputs.items():
+        if key != "automationSshPrivateKey":
+            assert body not in str(output.value)
