@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import yaml
 
-from .templates import render
+from .rendering import render
 
 API_TEMPLATE = "api-cloud-init.yaml.j2"
 
