@@ -4,8 +4,9 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 
 from components import (
-    ApiLoadBalancer, ApiLoadBalancerArgs, DropletFleet, DropletFleetArgs, HostSetup,
-    Network, NetworkArgs, SshAccess, SshAccessArgs,
+    AccessEntry, ApiLoadBalancer, ApiLoadBalancerArgs, AtlasCluster, AtlasClusterArgs,
+    DropletFleet, DropletFleetArgs, HostSetup, Network, NetworkArgs, RedisNode,
+    RedisNodeArgs, SshAccess, SshAccessArgs, SshLogin,
 )
 from components import settings as stack_settings
 
@@ -81,14 +82,44 @@ if settings.dns_zone is not None:
         ttl=300,
     )
 
+# Data tier: the Atlas access list holds exactly the fleet's public IPv4s.
+atlas = AtlasCluster("atlas", AtlasClusterArgs(
+    name=prefix,
+    settings=settings.atlas,
+    do_region=settings.region,
+    app_database=settings.app_database,
+    app_username="matra-api",
+    access=[AccessEntry(ip_address=droplet.ipv4_address, comment=f"{prefix}-api-{index}")
+            for index, droplet in enumerate(fleet.droplets)],
+    protect=settings.protect_data,
+))
+
+cache = RedisNode("cache", RedisNodeArgs(
+    name=f"{prefix}-cache",
+    settings=settings.redis,
+    region=settings.region,
+    vpc_uuid=network.vpc_id,
+    vpc_ip_range=network.ip_range,
+    client_tag=network.fleet_tag,
+    tags=["matra", f"env:{settings.stack}", "role:cache"],
+    image=settings.droplet_image,
+    login=SshLogin(
+        user=settings.deploy_user,
+        private_key=access.automation_private_key,
+        authorized_keys=access.authorized_keys,
+        ssh_key_ids=access.ssh_key_ids,
+        admin_ssh_sources=settings.admin_ssh_sources,
+    ),
+))
+
 digitalocean.Project(
     "project",
     name=prefix,
     description=f"Matra backend, {settings.stack} stack (managed by Pulumi)",
     purpose="Web Application",
     environment=settings.environment,
-    resources=pulumi.Output.all(fleet.droplet_urns, *ingress_urns).apply(
-        lambda urns: [*urns[0], *urns[1:]]),
+    resources=pulumi.Output.all(fleet.droplet_urns, cache.urns, *ingress_urns).apply(
+        lambda urns: [*urns[0], *urns[1], *urns[2:]]),
 )
 
 # What the app's deploy job reads (`pulumi stack output --json`); README lists each.
@@ -103,5 +134,9 @@ pulumi.export("deployTargets", pulumi.Output.all(fleet.droplet_names, fleet.publ
 pulumi.export("deployUser", settings.deploy_user)
 pulumi.export("fleetTag", fleet.fleet_tag)
 pulumi.export("vpcId", network.vpc_id)
+pulumi.export("mongodbHost", atlas.host)
+pulumi.export("mongodbUri", atlas.connection_string)
+pulumi.export("redisHost", cache.host)
+pulumi.export("redisUrl", cache.url)
 pulumi.export("automationSshPublicKey", access.automation_public_key)
 pulumi.export("automationSshPrivateKey", access.automation_private_key)

@@ -1,11 +1,14 @@
 """matra-infra components: one ComponentResource a module, plus what they share."""
 
 from .access import SshAccess, SshAccessArgs
+from .atlas import AccessEntry, AtlasCluster, AtlasClusterArgs
+from .cache import RedisNode, RedisNodeArgs, SshLogin
 from .fleet import DropletFleet, DropletFleetArgs, HostSetup
 from .loadbalancer import ApiLoadBalancer, ApiLoadBalancerArgs
 from .network import Network, NetworkArgs
 
 __all__ = [
-    "ApiLoadBalancer", "ApiLoadBalancerArgs", "DropletFleet", "DropletFleetArgs",
+    "AccessEntry", "AtlasCluster", "AtlasClusterArgs", "RedisNode", "RedisNodeArgs",
+    "SshLogin", "ApiLoadBalancer", "ApiLoadBalancerArgs", "DropletFleet", "DropletFleetArgs",
     "HostSetup", "Network", "NetworkArgs", "SshAccess", "SshAccessArgs",
 ]

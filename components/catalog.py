@@ -52,3 +52,44 @@ END_OF_LIFE_IMAGES: dict[str, str] = {
     "ubuntu-18-04-x64": "Ubuntu 18.04 left standard support in May 2023",
 }
 """Images that used to be valid here, with why they no longer are."""
+
+DATABASE_SIZES: tuple[str, ...] = (
+    "db-s-1vcpu-1gb", "db-s-1vcpu-2gb", "db-s-2vcpu-4gb", "db-s-4vcpu-8gb",
+    "db-s-6vcpu-16gb", "db-s-8vcpu-32gb", "db-s-16vcpu-64gb",
+)
+"""DigitalOcean managed database (Valkey) size slugs; same source and date."""
+
+VALKEY_VERSIONS: tuple[str, ...] = ("8",)
+"""Managed Valkey major versions DigitalOcean offers (Managed Redis was discontinued on
+2025-06-30; Valkey replaces it)."""
+
+ATLAS_TIERS: tuple[str, ...] = ("M0", "M10", "M20", "M30", "M40", "M50", "M60", "M80")
+"""MongoDB Atlas cluster tiers this project provisions: M0 is the free shared tier
+(no backups, one per project), M10 and up are dedicated replica sets. Source: MongoDB
+Atlas cluster tier documentation, retrieved 2026-11-26."""
+
+ATLAS_MONGODB_VERSIONS: tuple[str, ...] = ("7.0", "8.0")
+"""MongoDB major versions Atlas offers for new clusters (as of 2026-11-26)."""
+
+ATLAS_REGIONS: dict[str, str] = {
+    "nyc": "US_EAST_1",        # New York -> AWS N. Virginia
+    "sfo": "US_WEST_1",        # San Francisco -> AWS N. California
+    "tor": "CA_CENTRAL_1",     # Toronto -> AWS Canada (Central)
+    "ams": "EU_CENTRAL_1",     # Amsterdam -> AWS Frankfurt (nearest AWS region)
+    "fra": "EU_CENTRAL_1",     # Frankfurt -> AWS Frankfurt
+    "lon": "EU_WEST_2",        # London -> AWS London
+    "sgp": "AP_SOUTHEAST_1",   # Singapore -> AWS Singapore
+    "blr": "AP_SOUTH_1",       # Bangalore -> AWS Mumbai
+    "syd": "AP_SOUTHEAST_2",   # Sydney -> AWS Sydney
+}
+"""The Atlas (AWS) region nearest each DigitalOcean region, keyed by the region slug's
+city prefix. Atlas region names: MongoDB Atlas "Amazon Web Services (AWS)" region
+reference, retrieved 2026-11-26."""
+
+ATLAS_PROVIDER = "AWS"
+"""Cloud that hosts the Atlas cluster (and backs the M0 tenant tier)."""
+
+
+def atlas_region_for(do_region: str) -> str:
+    """The Atlas region for a DigitalOcean region slug such as ``nyc3``."""
+    return ATLAS_REGIONS[do_region.rstrip("0123456789")]

@@ -91,6 +91,8 @@ class DropletFleet(pulumi.ComponentResource):
     """The reserved IP, when the fleet was asked for one."""
     reserved_ip_urn: Optional[pulumi.Output[str]]
     """DigitalOcean URN of the reserved IP, when there is one."""
+    droplets: list[digitalocean.Droplet]
+    """The droplets in index order, for per-droplet resources (access lists, SSH)."""
 
     def __init__(self, name: str, args: DropletFleetArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -174,6 +176,7 @@ class DropletFleet(pulumi.ComponentResource):
             self.reserved_ip = reserved.ip_address
             self.reserved_ip_urn = reserved.reserved_ip_urn
 
+        self.droplets = droplets
         self.droplet_ids = pulumi.Output.all(*(d.id for d in droplets)).apply(list)
         self.droplet_names = pulumi.Output.all(*(d.name for d in droplets)).apply(list)
         self.droplet_urns = pulumi.Output.all(*(d.droplet_urn for d in droplets)).apply(list)

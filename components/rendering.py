@@ -6,6 +6,7 @@ an empty string in a file that ends up on a host.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ _ENV = jinja2.Environment(
     keep_trailing_newline=True,
     autoescape=False,
 )
+# Shell scripts quote every parameter with `| shell_quote`.
+_ENV.filters["shell_quote"] = lambda value: shlex.quote(str(value))
 
 
 def render(name: str, **params: Any) -> str:

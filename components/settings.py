@@ -36,6 +36,10 @@ _SSH_PUBLIC_KEY = re.compile(
 )
 _HEALTH_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _IMAGE_ID = re.compile(r"^[0-9]+$")
+_ATLAS_ORG_ID = re.compile(r"^[0-9a-f]{24}$")
+_DATABASE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,38}$")
+REDIS_MODES = ("managed", "droplet")
+ATLAS_NODE_COUNTS = (3, 5, 7)
 _DOCKER_BRIDGE = ipaddress.ip_network("172.17.0.0/16")
 
 T = TypeVar("T")
@@ -50,6 +54,31 @@ class BackupPolicy:
     plan: str
     weekday: str
     hour: int
+
+
+@dataclass(frozen=True)
+class AtlasSettings:
+    org_id: str
+    tier: str
+    node_count: int
+    mongodb_version: str
+    backups: bool
+    backup_retention_days: int
+    point_in_time: bool
+
+    @property
+    def is_shared(self) -> bool:
+        """M0 runs on shared (tenant) infrastructure and has no cloud backup."""
+        return self.tier == "M0"
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    mode: str
+    """managed: DigitalOcean managed Valkey; droplet: redis-server on a small droplet."""
+    size: str
+    node_count: int
+    version: str
 
 
 @dataclass(frozen=True)
@@ -81,6 +110,10 @@ class StackSettings:
     load_balancer_size_unit: int
     api_hostname: str
     dns_zone: Optional[str]
+    atlas: AtlasSettings
+    redis: RedisSettings
+    app_database: str
+    protect_data: bool
 
     @property
     def is_production(self) -> bool:
@@ -299,6 +332,13 @@ def load(config: Optional[pulumi.Config] = None, stack: Optional[str] = None) ->
     dns_zone = r.string("dnsZone", "a DNS zone hosted in DigitalOcean DNS, such as "
                         "matra.io, or unset", is_hostname, required=False)
 
+    atlas = _atlas(r)
+    redis = _redis(r)
+    app_database = r.string("appDatabase", "a MongoDB database name (letters, digits, _ "
+                            "and -, at most 38 characters)",
+                            lambda v: bool(_DATABASE_NAME.match(v)))
+    protect_data = r.boolean("protectData")
+
     # Rules that span keys, checked only when each key on its own is valid.
     if load_balancer is False and droplet_count is not None and droplet_count > 1:
         r.fail("dropletCount", r.raw("dropletCount"),
@@ -333,7 +373,62 @@ def load(config: Optional[pulumi.Config] = None, stack: Optional[str] = None) ->
         load_balancer_size_unit=load_balancer_size_unit,  # type: ignore[arg-type]
         api_hostname=api_hostname,  # type: ignore[arg-type]
         dns_zone=dns_zone,
+        atlas=atlas,  # type: ignore[arg-type]
+        redis=redis,  # type: ignore[arg-type]
+        app_database=app_database,  # type: ignore[arg-type]
+        protect_data=bool(protect_data),
     )
+
+
+def _atlas(r: _Reader) -> Optional[AtlasSettings]:
+    org_id = r.string("atlasOrgId", "a MongoDB Atlas organisation id (24 lower-case hex "
+                      "digits, from the Atlas UI: Organization Settings)",
+                      lambda v: bool(_ATLAS_ORG_ID.match(v)))
+    tier = r.choice("atlasTier", catalog.ATLAS_TIERS)
+    node_count = r.parse("atlasNodeCount", "3, 5 or 7 electable nodes",
+                         lambda v: _one_of_ints(v, ATLAS_NODE_COUNTS))
+    version = r.choice("atlasMongoVersion", catalog.ATLAS_MONGODB_VERSIONS)
+    backups = r.boolean("atlasBackups")
+    retention = r.integer("atlasBackupRetentionDays", 1, 365)
+    point_in_time = r.boolean("atlasPointInTime")
+    if tier == "M0" and backups:
+        r.fail("atlasBackups", r.raw("atlasBackups"), "false with matra-infra:atlasTier M0 "
+               "(the shared M0 tier has no cloud backup; use M10 or larger for backups)")
+    if tier == "M0" and node_count not in (None, 3):
+        r.fail("atlasNodeCount", r.raw("atlasNodeCount"), "3 with matra-infra:atlasTier M0 "
+               "(the shared tier is a fixed 3-node replica set)")
+    if point_in_time and backups is False:
+        r.fail("atlasPointInTime", r.raw("atlasPointInTime"), "false unless "
+               "matra-infra:atlasBackups is true (point-in-time restore needs cloud backup)")
+    if None in (org_id, tier, node_count, version, backups, retention, point_in_time):
+        return None
+    return AtlasSettings(org_id=org_id, tier=tier, node_count=node_count,  # type: ignore
+                         mongodb_version=version, backups=backups,  # type: ignore[arg-type]
+                         backup_retention_days=retention,  # type: ignore[arg-type]
+                         point_in_time=point_in_time)  # type: ignore[arg-type]
+
+
+def _redis(r: _Reader) -> Optional[RedisSettings]:
+    mode = r.choice("redisMode", REDIS_MODES)
+    size_value = r.raw("redisSize")
+    size = None  # checked against the mode's list once the mode itself is valid
+    if mode == "managed":
+        size = r.string("redisSize", "a managed database size slug for redisMode managed: "
+                        f"{', '.join(catalog.DATABASE_SIZES)}",
+                        lambda v: v in catalog.DATABASE_SIZES)
+    elif mode == "droplet":
+        size = r.string("redisSize", "a droplet size slug for redisMode droplet, such as "
+                        "s-1vcpu-1gb (components/catalog.py lists them)",
+                        lambda v: v in catalog.DROPLET_SIZES)
+    node_count = r.integer("redisNodeCount", 1, 3)
+    if mode == "droplet" and node_count not in (None, 1):
+        r.fail("redisNodeCount", r.raw("redisNodeCount"), "1 with matra-infra:redisMode "
+               "droplet (a single cache droplet; use managed for standby nodes)")
+    version = r.choice("redisVersion", catalog.VALKEY_VERSIONS)
+    if None in (mode, size, node_count, version) or size_value is None:
+        return None
+    return RedisSettings(mode=mode, size=size, node_count=node_count,  # type: ignore
+                         version=version)  # type: ignore[arg-type]
 
 
 def _one_of_ints(value: str, allowed: tuple[int, ...]) -> int:

@@ -90,6 +90,18 @@ class MatraMocks(pulumi.runtime.Mocks):
                 privateKeyOpenssh=pulumi.Output.secret(
                     f"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE{rid}\n"
                     "-----END OPENSSH PRIVATE KEY-----\n"))
+        elif t == "mongodbatlas:index/advancedCluster:AdvancedCluster":
+            state["connectionStrings"] = {
+                "standardSrv": f"mongodb+srv://{state['name']}.ab1cd.mongodb.net"}
+        elif t == "digitalocean:index/databaseCluster:DatabaseCluster":
+            host = f"private-{state['name']}-do-user-1.k.db.ondigitalocean.com"
+            state.update(privateHost=host, clusterUrn=f"do:dbaas:{rid}",
+                         privateUri=f"rediss://default:VALKEYPASS{rid}@{host}:25061")
+        elif t == "random:index/randomPassword:RandomPassword":
+            state["result"] = pulumi.Output.secret(f"Pw{rid}{'x' * 30}")
+            rid = "none"
+        elif t == "command:remote:Command":
+            state["stdout"] = ""
         elif t == "digitalocean:index/sshKey:SshKey":
             state["fingerprint"] = f"SHA256:{rid}"
         elif t == "digitalocean:index/tag:Tag":
@@ -154,6 +166,12 @@ class ProgramRun:
         assert len(found) == 1, f"expected one {type_token}, found {len(found)}"
         return found[0]
 
+    def api_droplets(self) -> list[Registration]:
+        """The API fleet's droplets (api-0, api-1, ...), in index order."""
+        found = [r for r in self.of_type("digitalocean:index/droplet:Droplet")
+                 if r.parent.endswith("$matra:index:DropletFleet::api")]
+        return sorted(found, key=lambda r: int(r.name.rsplit("-", 1)[1]))
+
     def by_name(self, name: str) -> Registration:
         found = [r for r in self.registrations if r.name == name]
         assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
@@ -212,3 +230,21 @@ def run_program(stack: str = "dev", *, overrides: Optional[dict[str, Any]] = Non
 def resolve(value: Any) -> Resolved:
     """Resolve an Output (or plain value) inside the current mock runtime."""
     return _sync_await(_resolve(value))
+
+
+def is_secret_input(value: Any) -> bool:
+    """Whether a registered input arrived wrapped as a secret."""
+    return (isinstance(value, dict)
+            and value.get(pulumi.runtime.rpc._special_sig_key)
+            == pulumi.runtime.rpc._special_secret_sig)
+
+
+def plain(value: Any) -> Any:
+    """A registered input with any secret wrapping removed (recursively)."""
+    if is_secret_input(value):
+        return plain(value["value"])
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value

@@ -16,7 +16,7 @@ DROPLET = "digitalocean:index/droplet:Droplet"
 def user_data(request):
     run = run_program(request.param)
     assert run.error is None, run.error
-    documents = {d.inputs["userData"] for d in run.of_type(DROPLET)}
+    documents = {d.inputs["userData"] for d in run.api_droplets()}
     assert len(documents) == 1, "every droplet of a stack gets the same user data"
     return request.param, documents.pop(), run
 

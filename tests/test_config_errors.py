@@ -95,6 +95,46 @@ MISTAKES = [
     ("prod", {"automationSshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops"}, (),
      "matra-infra:automationSshPrivateKey: (missing) is not allowed; expected the secret "
      "private half", ["pulumi config set --secret"]),
+    ("dev", {"atlasBackups": True}, (),
+     "matra-infra:atlasBackups: 'true' is not allowed; expected false with "
+     "matra-infra:atlasTier M0 (the shared M0 tier has no cloud backup", []),
+    ("dev", {"atlasNodeCount": 5}, (),
+     "matra-infra:atlasNodeCount: '5' is not allowed; expected 3 with matra-infra:atlasTier M0",
+     []),
+    ("staging", {"atlasPointInTime": True, "atlasBackups": False}, (),
+     "matra-infra:atlasPointInTime: 'true' is not allowed; expected false unless "
+     "matra-infra:atlasBackups is true", []),
+    ("prod", {"atlasTier": "M15"}, (),
+     "matra-infra:atlasTier: 'M15' is not allowed; expected one of: M0, M10, M20", []),
+    ("prod", {"atlasNodeCount": 4}, (),
+     "matra-infra:atlasNodeCount: '4' is not allowed; expected 3, 5 or 7", []),
+    ("prod", {"atlasBackupRetentionDays": 0}, (),
+     "matra-infra:atlasBackupRetentionDays: '0' is not allowed; expected a whole number from "
+     "1 to 365", []),
+    ("prod", {"atlasMongoVersion": "6.0"}, (),
+     "matra-infra:atlasMongoVersion: '6.0' is not allowed; expected one of: 7.0, 8.0", []),
+    ("prod", {"atlasOrgId": "my-org"}, (),
+     "matra-infra:atlasOrgId: 'my-org' is not allowed; expected a MongoDB Atlas organisation "
+     "id", []),
+    ("prod", {}, ("atlasOrgId",),
+     "matra-infra:atlasOrgId: (missing) is not allowed; expected a MongoDB Atlas", []),
+    ("prod", {"appDatabase": "my db"}, (),
+     "matra-infra:appDatabase: 'my db' is not allowed; expected a MongoDB database name", []),
+    ("prod", {"redisMode": "redis"}, (),
+     "matra-infra:redisMode: 'redis' is not allowed; expected one of: managed, droplet", []),
+    ("prod", {"redisSize": "s-1vcpu-1gb"}, (),
+     "matra-infra:redisSize: 's-1vcpu-1gb' is not allowed; expected a managed database size "
+     "slug for redisMode managed", ["db-s-1vcpu-1gb"]),
+    ("dev", {"redisSize": "db-s-1vcpu-1gb"}, (),
+     "matra-infra:redisSize: 'db-s-1vcpu-1gb' is not allowed; expected a droplet size slug "
+     "for redisMode droplet", []),
+    ("dev", {"redisNodeCount": 2}, (),
+     "matra-infra:redisNodeCount: '2' is not allowed; expected 1 with matra-infra:redisMode "
+     "droplet", []),
+    ("prod", {"redisVersion": "7"}, (),
+     "matra-infra:redisVersion: '7' is not allowed; expected one of: 8", []),
+    ("prod", {"protectData": "maybe"}, (),
+     "matra-infra:protectData: 'maybe' is not allowed; expected true or false", []),
     ("prod", {"dropletcount": 4}, (),
      "matra-infra:dropletcount: unknown key; did you mean matra-infra:dropletCount? expected "
      "one of the keys declared in Pulumi.yaml", []),

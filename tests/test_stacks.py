@@ -31,7 +31,7 @@ def stack(request):
 def test_droplets_match_the_matrix(stack):
     name, run = stack
     count, size, _, backups, _, _ = MATRIX[name]
-    droplets = sorted(run.of_type(DROPLET), key=lambda d: int(d.name.rsplit("-", 1)[1]))
+    droplets = run.api_droplets()
     assert [d.name for d in droplets] == [f"api-{i}" for i in range(count)]
     for index, droplet in enumerate(droplets):
         assert droplet.inputs["size"] == size
@@ -74,7 +74,9 @@ def test_one_vpc_and_a_project_grouping_the_stack(stack):
     assert project.inputs["name"] == f"matra-{name}"
     assert project.inputs["environment"] == environment
     urns = project.inputs["resources"]
-    assert sum(u.startswith("do:droplet:") for u in urns) == MATRIX[name][0]
+    cache_droplets = 1 if name == "dev" else 0
+    assert sum(u.startswith("do:droplet:") for u in urns) == MATRIX[name][0] + cache_droplets
+    assert sum(u.startswith("do:dbaas:") for u in urns) == 1 - cache_droplets
     assert sum(u.startswith("do:loadbalancer:") for u in urns) == (1 if has_lb else 0)
     assert sum(u.startswith("do:floatingip:") for u in urns) == (0 if has_lb else 1)
 
@@ -83,12 +85,14 @@ def test_every_droplet_sits_in_the_stack_vpc(stack):
     _, run = stack
     vpc_id = run.outputs["vpcId"].value
     assert {d.inputs["vpcUuid"] for d in run.of_type(DROPLET)} == {vpc_id}
+    for cluster in run.of_type("digitalocean:index/databaseCluster:DatabaseCluster"):
+        assert cluster.inputs["privateNetworkUuid"] == vpc_id
 
 
 def test_web_ports_open_only_to_the_load_balancer_when_there_is_one(stack):
     name, run = stack
     has_lb = MATRIX[name][2]
-    firewall = run.one(FIREWALL)
+    firewall = run.by_name("api-firewall")
     web = [r for r in firewall.inputs["inboundRules"] if r.get("portRange") in ("80", "443")]
     assert sorted(r["portRange"] for r in web) == ["443", "80"]
     for rule in web:
@@ -102,7 +106,7 @@ def test_web_ports_open_only_to_the_load_balancer_when_there_is_one(stack):
 def test_every_component_child_has_a_parent(stack):
     _, run = stack
     top_level = {r.name for r in run.registrations if r.parent.endswith(f"::matra-infra-{stack[0]}")}
-    assert top_level == {"network", "ssh", "api", "api-dns", "project"}
+    assert top_level == {"network", "ssh", "api", "api-dns", "project", "atlas", "cache"}
 
 
 def test_outputs_the_deploy_job_reads(stack):
@@ -116,19 +120,27 @@ def test_outputs_the_deploy_job_reads(stack):
     assert out["deployTargets"] == [
         {"name": f"matra-{name}-api-{i}", "ip": ip}
         for i, ip in enumerate(out["dropletPublicIpv4s"])]
-    assert run.outputs["automationSshPrivateKey"].secret is True
     assert out["automationSshPrivateKey"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
-    not_secret = set(run.outputs) - {"automationSshPrivateKey"}
-    assert [key for key in not_secret if run.outputs[key].secret] == []
+    secrets = {"automationSshPrivateKey", "mongodbUri", "redisUrl"}
+    assert {key for key, value in run.outputs.items() if value.secret} == secrets
 
 
 def test_no_secret_reaches_a_plain_output_or_user_data(stack):
     _, run = stack
     private_key = run.outputs["automationSshPrivateKey"].value
     body = private_key.splitlines()[1]
+    secrets = [body, _password(run.outputs["mongodbUri"].value),
+               _password(run.outputs["redisUrl"].value)]
     for droplet in run.of_type(DROPLET):
-        assert body not in droplet.inputs["userData"]
+        for secret in secrets:
+            assert secret not in droplet.inputs["userData"]
         assert "PRIVATE KEY" not in droplet.inputs["userData"]
     for key, output in run.outputs.items():
-        if key != "automationSshPrivateKey":
-            assert body not in str(output.value)
+        if not output.secret:
+            for secret in secrets:
+                assert secret not in str(output.value), key
+
+
+def _password(url):
+    """The password part of scheme://user:password@host..."""
+    return url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]

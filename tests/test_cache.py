@@ -1,0 +1,130 @@
+"""RedisNode: managed Valkey behind a database firewall, or a redis-server droplet that
+gets its password over SSH on stdin; the URL is a secret either way."""
+
+import subprocess
+
+import pytest
+
+from components import RedisNode, RedisNodeArgs, SshLogin
+from components.rendering import render
+from components.settings import RedisSettings
+from harness import fake_id, is_secret_input, plain, resolve, run, run_program
+
+DB = "digitalocean:index/databaseCluster:DatabaseCluster"
+DB_FIREWALL = "digitalocean:index/databaseFirewall:DatabaseFirewall"
+DROPLET = "digitalocean:index/droplet:Droplet"
+FIREWALL = "digitalocean:index/firewall:Firewall"
+COMMAND = "command:remote:Command"
+
+MANAGED = RedisSettings(mode="managed", size="db-s-1vcpu-2gb", node_count=2, version="8")
+DROPLET_MODE = RedisSettings(mode="droplet", size="s-1vcpu-1gb", node_count=1, version="8")
+LOGIN = SshLogin(user="deploy", private_key="AUTOMATION-PRIVATE-KEY",
+                 authorized_keys=["ssh-ed25519 AAAAC3Nz automation"], ssh_key_ids=["42"],
+                 admin_ssh_sources=["198.51.100.0/24"])
+
+
+def build(settings, login=LOGIN):
+    holder = {}
+    result = run(lambda: holder.update(cache=RedisNode("cache", RedisNodeArgs(
+        name="matra-test-cache", settings=settings, region="fra1", vpc_uuid="vpc-1",
+        vpc_ip_range="10.9.0.0/20", client_tag="matra-test-api", tags=["matra"],
+        login=login))), stack="test")
+    assert result.error is None, result.error
+    return result, holder["cache"]
+
+
+def test_managed_valkey_in_the_vpc_behind_a_tag_only_firewall():
+    result, cache = build(MANAGED)
+    db = result.one(DB).inputs
+    assert db["engine"] == "valkey" and db["version"] == "8"
+    assert db["size"] == "db-s-1vcpu-2gb" and db["nodeCount"] == 2
+    assert db["privateNetworkUuid"] == "vpc-1" and db["region"] == "fra1"
+    assert result.one(DB_FIREWALL).inputs["rules"] == [{"type": "tag",
+                                                         "value": "matra-test-api"}]
+    assert result.of_type(DROPLET) == [] and result.of_type(COMMAND) == []
+    url = resolve(cache.url)
+    assert url.secret is True and url.value.startswith("rediss://default:")
+    assert resolve(cache.host).secret is False
+
+
+def test_droplet_mode_firewall_admits_6379_only_from_the_fleet_tag():
+    result, _ = build(DROPLET_MODE)
+    firewall = result.one(FIREWALL).inputs
+    assert firewall["tags"] == ["matra-test-cache"]
+    inbound = {r["portRange"]: r for r in firewall["inboundRules"]}
+    assert set(inbound) == {"22", "6379"}
+    assert inbound["6379"]["sourceTags"] == ["matra-test-api"]
+    assert "sourceAddresses" not in inbound["6379"]
+    assert inbound["22"]["sourceAddresses"] == ["198.51.100.0/24"]
+    droplet = result.one(DROPLET)
+    assert droplet.inputs["vpcUuid"] == "vpc-1"
+    assert droplet.inputs["size"] == "s-1vcpu-1gb"
+    assert "matra-test-cache" in droplet.inputs["tags"]
+    assert result.one(FIREWALL).urn in droplet.dependencies
+    assert result.of_type(DB) == []
+
+
+def test_droplet_mode_password_travels_on_stdin_only():
+    result, cache = build(DROPLET_MODE)
+    command = result.one(COMMAND).inputs
+    password = plain(command["stdin"])
+    assert is_secret_input(command["stdin"]) and len(password) >= 32
+    assert password not in command["create"]
+    assert password not in result.one(DROPLET).inputs["userData"]
+    connection = plain(command["connection"])
+    assert connection["user"] == "deploy" and connection["host"] == "203.0.113.11"
+    assert connection["privateKey"] == "AUTOMATION-PRIVATE-KEY"
+    assert is_secret_input(command["connection"])
+    assert "private_ip=10.0.0.11" in command["create"]
+    assert command["triggers"] == [fake_id(DROPLET, "cache-droplet"), "10.0.0.11"]
+    url = resolve(cache.url)
+    assert url.secret is True
+    assert url.value == f"redis://default:{password}@10.0.0.11:6379/0"
+    assert resolve(cache.host).value == "10.0.0.11"
+
+
+def test_droplet_mode_needs_a_login():
+    with pytest.raises(ValueError, match="login is required"):
+        RedisNodeArgs(name="c", settings=DROPLET_MODE, region="fra1", vpc_uuid="v",
+                      vpc_ip_range="10.9.0.0/20", client_tag="t")
+
+
+def test_rendered_configure_script_passes_shellcheck(tmp_path):
+    script = tmp_path / "redis-configure.sh"
+    script.write_text(render("redis-configure.sh.j2", private_ip="10.0.0.11"))
+    result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stdout
+
+
+def test_configure_script_quotes_its_parameter():
+    rendered = render("redis-configure.sh.j2", private_ip="10.0.0.1; rm -rf /")
+    assert "private_ip='10.0.0.1; rm -rf /'" in rendered
+
+
+@pytest.mark.parametrize("stack, mode", [("dev", "droplet"), ("staging", "managed"),
+                                         ("prod", "managed")])
+def test_stack_cache_mode_matches_the_matrix(stack, mode):
+    program = run_program(stack)
+    assert program.error is None, program.error
+    if mode == "managed":
+        assert program.one(DB).inputs["engine"] == "valkey"
+        rules = program.one(DB_FIREWALL).inputs["rules"]
+        assert rules == [{"type": "tag", "value": f"matra-{stack}-api"}]
+    else:
+        assert program.of_type(DB) == []
+        assert program.by_name("cache-droplet").inputs["size"] == "s-1vcpu-1gb"
+    assert program.outputs["redisUrl"].secret is True
+    assert program.outputs["redisHost"].secret is False
+
+
+def test_cache_user_data_passes_cloud_init_schema(tmp_path):
+    program = run_program("dev")
+    document = program.by_name("cache-droplet").inputs["userData"]
+    path = tmp_path / "cache.yaml"
+    path.write_text(document)
+    result = subprocess.run(["cloud-init", "schema", "--config-file", str(path)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[systemctl, disable, --now, redis-server]" in document
+    assert '[ufw, allow, from, "10.10.0.0/20", to, any, port, "6379", proto, tcp]' in document
