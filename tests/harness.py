@@ -124,6 +124,7 @@ class Registration:
     protect: bool
     dependencies: list[str]
     ignore_changes: list[str]
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -141,7 +142,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 type=request.type, name=request.name, urn=response.urn,
                 custom=bool(request.custom), inputs=inputs, parent=request.parent,
                 protect=bool(request.protect), dependencies=list(request.dependencies),
-                ignore_changes=list(request.ignoreChanges)))
+                ignore_changes=list(request.ignoreChanges),
+                property_dependencies={key: list(deps.urns) for key, deps
+                                       in request.propertyDependencies.items()}))
         return response
 
 
