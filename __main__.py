@@ -5,9 +5,11 @@ import pulumi_digitalocean as digitalocean
 
 from components import (
     AccessEntry, ApiLoadBalancer, ApiLoadBalancerArgs, AtlasCluster, AtlasClusterArgs,
-    DropletFleet, DropletFleetArgs, HostSetup, Network, NetworkArgs, RedisNode,
-    RedisNodeArgs, SshAccess, SshAccessArgs, SshLogin,
+    CertbotSetup, CertbotSetupArgs, DropletFleet, DropletFleetArgs, Host, HostDelivery,
+    HostDeliveryArgs, HostSetup, Network, NetworkArgs, RedisNode, RedisNodeArgs, SshAccess,
+    SshAccessArgs, SshAccount, SshLogin,
 )
+from components.hosts import env_file
 from components import settings as stack_settings
 
 # Everything is validated here, before the first resource is registered.
@@ -72,8 +74,9 @@ else:
     ingress_ip = fleet.reserved_ip
     ingress_urns = [fleet.reserved_ip_urn]
 
+dns_record = None
 if settings.dns_zone is not None:
-    digitalocean.DnsRecord(
+    dns_record = digitalocean.DnsRecord(
         "api-dns",
         domain=settings.dns_zone,
         type="A",
@@ -110,6 +113,34 @@ cache = RedisNode("cache", RedisNodeArgs(
         ssh_key_ids=access.ssh_key_ids,
         admin_ssh_sources=settings.admin_ssh_sources,
     ),
+))
+
+# The last mile, over SSH with the automation key: TLS, registry credentials, .env.
+hosts = [Host(name=f"api-{index}", address=droplet.ipv4_address, droplet_id=droplet.id)
+         for index, droplet in enumerate(fleet.droplets)]
+account = SshAccount(user=settings.deploy_user, private_key=access.automation_private_key)
+CertbotSetup("tls", CertbotSetupArgs(
+    hosts=hosts,
+    account=account,
+    hostname=settings.api_hostname,
+    email=settings.tls.email,
+    acme_directory_url=settings.tls.acme_directory_url,
+    challenge=settings.tls.challenge,
+    app_port=settings.app_port,
+    dns_token=settings.tls.dns_token or (
+        # Only a preview gets here without the token (settings warned); it runs nothing.
+        pulumi.Output.secret("") if settings.tls.challenge == "dns-01" else None),
+), opts=pulumi.ResourceOptions(depends_on=[dns_record] if dns_record else []))
+
+delivery = settings.delivery
+HostDelivery("delivery", HostDeliveryArgs(
+    hosts=hosts,
+    account=account,
+    registry_name=delivery.registry_name,
+    env_file=pulumi.Output.all(atlas.connection_string, cache.url,
+                               delivery.app_secret_env or "").apply(
+        lambda parts: env_file(mongodb_uri=parts[0], redis_url=parts[1],
+                               plain=delivery.app_env, secret_lines=parts[2])),
 ))
 
 digitalocean.Project(

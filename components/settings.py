@@ -39,6 +39,12 @@ _IMAGE_ID = re.compile(r"^[0-9]+$")
 _ATLAS_ORG_ID = re.compile(r"^[0-9a-f]{24}$")
 _DATABASE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,38}$")
 REDIS_MODES = ("managed", "droplet")
+TLS_CHALLENGES = ("http-01", "dns-01")
+_EMAIL = re.compile(r"^[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}$")
+_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$")
+_ENV_KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_REGISTRY = re.compile(r"^[a-z0-9-]{1,63}$")
+RESERVED_ENV_KEYS = frozenset({"MONGODB_URI", "REDIS_URL"})
 ATLAS_NODE_COUNTS = (3, 5, 7)
 _DOCKER_BRIDGE = ipaddress.ip_network("172.17.0.0/16")
 
@@ -82,6 +88,26 @@ class RedisSettings:
 
 
 @dataclass(frozen=True)
+class TlsSettings:
+    challenge: str
+    """http-01 (a lone droplet) or dns-01 (a fleet behind the load balancer)."""
+    acme_directory_url: str
+    email: str
+    dns_token: Optional[pulumi.Output[str]]
+    """DigitalOcean token for DNS-01 (a secret); None where the challenge is http-01, or
+    during a preview that lacks it."""
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    registry_name: str
+    app_env: tuple[tuple[str, str], ...]
+    """Plain app settings for /opt/matra/.env, in order."""
+    app_secret_env: Optional[pulumi.Output[str]]
+    """Secret app settings (dotenv lines) for /opt/matra/.env, or None."""
+
+
+@dataclass(frozen=True)
 class AutomationKey:
     """An operator-supplied automation key pair; the private half stays a secret."""
 
@@ -114,6 +140,8 @@ class StackSettings:
     redis: RedisSettings
     app_database: str
     protect_data: bool
+    tls: TlsSettings
+    delivery: DeliverySettings
 
     @property
     def is_production(self) -> bool:
@@ -338,6 +366,8 @@ def load(config: Optional[pulumi.Config] = None, stack: Optional[str] = None) ->
                             "and -, at most 38 characters)",
                             lambda v: bool(_DATABASE_NAME.match(v)))
     protect_data = r.boolean("protectData")
+    tls = _tls(r, config, load_balancer)
+    delivery = _delivery(r, config)
 
     # Rules that span keys, checked only when each key on its own is valid.
     if load_balancer is False and droplet_count is not None and droplet_count > 1:
@@ -377,7 +407,79 @@ def load(config: Optional[pulumi.Config] = None, stack: Optional[str] = None) ->
         redis=redis,  # type: ignore[arg-type]
         app_database=app_database,  # type: ignore[arg-type]
         protect_data=bool(protect_data),
+        tls=tls,  # type: ignore[arg-type]
+        delivery=delivery,  # type: ignore[arg-type]
     )
+
+
+def _secret_set(r: _Reader, config: pulumi.Config, name: str) -> Optional[pulumi.Output[str]]:
+    """A secret setting: None when unset; refused (value never echoed) when plain."""
+    if r.raw(name) in (None, ""):
+        return None
+    if not pulumi.runtime.is_config_secret(r.key(name)):
+        r.errors.append(f"{r.key(name)}: (value hidden) is stored in plain text; expected a "
+                        f"secret (set it with: pulumi config set --secret {r.key(name)} ...)")
+        return None
+    return config.require_secret(name)
+
+
+def _tls(r: _Reader, config: pulumi.Config, load_balancer: Optional[bool]
+         ) -> Optional[TlsSettings]:
+    challenge = r.choice("tlsChallenge", TLS_CHALLENGES)
+    url = r.string("acmeDirectoryUrl", "the https URL of an ACME directory, such as "
+                   "https://acme-v02.api.letsencrypt.org/directory",
+                   lambda v: bool(_HTTPS_URL.match(v)))
+    email = r.string("acmeEmail", "an e-mail address for the ACME account (expiry notices)",
+                     lambda v: bool(_EMAIL.match(v)))
+    token = _secret_set(r, config, "certbotDnsToken")
+    if challenge == "http-01" and load_balancer:
+        r.fail("tlsChallenge", challenge, "dns-01 when matra-infra:loadBalancer is true "
+               "(behind the load balancer the ACME server's HTTP request lands on a random "
+               "droplet)")
+    if challenge == "dns-01" and r.raw("dnsZone") in (None, ""):
+        r.fail("tlsChallenge", challenge, "http-01 unless matra-infra:dnsZone names the "
+               "DigitalOcean DNS zone that certbot writes the TXT record to")
+    if challenge == "dns-01" and token is None and not r.errors:
+        message = (f"{r.key('certbotDnsToken')}: (missing) is not allowed; expected a secret "
+                   "DigitalOcean token with DNS write scope for the dns-01 challenge (set it "
+                   f"with: pulumi config set --secret {r.key('certbotDnsToken')} < token-file)")
+        if not pulumi.runtime.is_dry_run():
+            r.errors.append(message)
+        else:
+            # A preview registers nothing on the hosts; `pulumi up` refuses without it.
+            pulumi.log.warn(message + "; `pulumi up` will refuse to run without it")
+    if None in (challenge, url, email):
+        return None
+    return TlsSettings(challenge=challenge, acme_directory_url=url, email=email,  # type: ignore
+                       dns_token=token if challenge == "dns-01" else None)
+
+
+def _delivery(r: _Reader, config: pulumi.Config) -> Optional[DeliverySettings]:
+    registry = r.string("registryName", "a DigitalOcean container registry name (lower-case "
+                        "letters, digits and -)", lambda v: bool(_REGISTRY.match(v)))
+    entries = r.string_list("appEnv", "a KEY=value line (KEY in upper case, not "
+                            f"{' or '.join(sorted(RESERVED_ENV_KEYS))}, which the stack sets)",
+                            lambda v: _env_key(v) is not None)
+    secret_env = _secret_set(r, config, "appSecretEnv")
+    raw_secret = r.raw("appSecretEnv") or ""
+    for number, line in enumerate(raw_secret.splitlines(), start=1):
+        if line.strip() and not line.lstrip().startswith("#") and _env_key(line) is None:
+            r.errors.append(f"{r.key('appSecretEnv')}: line {number} (value hidden) is not "
+                            "allowed; expected KEY=value lines with upper-case keys other "
+                            f"than {' and '.join(sorted(RESERVED_ENV_KEYS))}")
+    if registry is None or entries is None:
+        return None
+    pairs = tuple((_env_key(line), line.split("=", 1)[1]) for line in entries)
+    return DeliverySettings(registry_name=registry, app_env=pairs,  # type: ignore[arg-type]
+                            app_secret_env=secret_env)
+
+
+def _env_key(line: str) -> Optional[str]:
+    key, sep, _ = line.partition("=")
+    key = key.strip()
+    if not sep or not _ENV_KEY.match(key) or key in RESERVED_ENV_KEYS:
+        return None
+    return key
 
 
 def _atlas(r: _Reader) -> Optional[AtlasSettings]:

@@ -100,6 +100,9 @@ class MatraMocks(pulumi.runtime.Mocks):
         elif t == "random:index/randomPassword:RandomPassword":
             state["result"] = pulumi.Output.secret(f"Pw{rid}{'x' * 30}")
             rid = "none"
+        elif t == "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials":
+            state["dockerCredentials"] = pulumi.Output.secret(
+                '{"auths":{"registry.digitalocean.com":{"auth":"UkVHSVNUUllUT0tFTg=="}}}')
         elif t == "command:remote:Command":
             state["stdout"] = ""
         elif t == "digitalocean:index/sshKey:SshKey":
@@ -125,6 +128,8 @@ class Registration:
     dependencies: list[str]
     ignore_changes: list[str]
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    """What the mock provider returned (inputs plus computed outputs)."""
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -144,7 +149,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=bool(request.protect), dependencies=list(request.dependencies),
                 ignore_changes=list(request.ignoreChanges),
                 property_dependencies={key: list(deps.urns) for key, deps
-                                       in request.propertyDependencies.items()}))
+                                       in request.propertyDependencies.items()},
+                state=self.resources[response.urn].state if response.urn in self.resources
+                else {}))
         return response
 
 
@@ -217,9 +224,10 @@ def run(body: Callable[[], Any], *, stack: str = "dev", config: Optional[dict[st
 
 def run_program(stack: str = "dev", *, overrides: Optional[dict[str, Any]] = None,
                 unset: tuple[str, ...] = (), secret_keys: tuple[str, ...] = (),
-                preview: bool = False) -> ProgramRun:
+                preview: bool = True) -> ProgramRun:
     """Run __main__.py with the stack's real config, changed by ``overrides``
-    (short keys, values as in a stack file) and ``unset`` (short keys)."""
+    (short keys, values as in a stack file) and ``unset`` (short keys); as a preview
+    (what every pull request runs) unless ``preview=False`` (an update)."""
     config = stack_config(stack)
     for key, value in (overrides or {}).items():
         config[f"{PROJECT}:{key}"] = _config_string(value)

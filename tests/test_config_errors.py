@@ -135,6 +135,29 @@ MISTAKES = [
      "matra-infra:redisVersion: '7' is not allowed; expected one of: 8", []),
     ("prod", {"protectData": "maybe"}, (),
      "matra-infra:protectData: 'maybe' is not allowed; expected true or false", []),
+    ("staging", {"tlsChallenge": "http-01"}, (),
+     "matra-infra:tlsChallenge: 'http-01' is not allowed; expected dns-01 when "
+     "matra-infra:loadBalancer is true", ["random droplet"]),
+    ("dev", {"tlsChallenge": "dns-01", "dnsZone": ""}, (),
+     "matra-infra:tlsChallenge: 'dns-01' is not allowed; expected http-01 unless "
+     "matra-infra:dnsZone names", []),
+    ("dev", {"tlsChallenge": "tls-alpn-01"}, (),
+     "matra-infra:tlsChallenge: 'tls-alpn-01' is not allowed; expected one of: http-01, dns-01",
+     []),
+    ("dev", {"acmeDirectoryUrl": "http://acme.example/dir"}, (),
+     "matra-infra:acmeDirectoryUrl: 'http://acme.example/dir' is not allowed; expected the "
+     "https URL of an ACME directory", []),
+    ("dev", {"acmeEmail": "ops"}, (),
+     "matra-infra:acmeEmail: 'ops' is not allowed; expected an e-mail address", []),
+    ("dev", {"registryName": "Matra Registry"}, (),
+     "matra-infra:registryName: 'Matra Registry' is not allowed; expected a DigitalOcean "
+     "container registry name", []),
+    ("dev", {"appEnv": ["node_env=dev"]}, (),
+     "matra-infra:appEnv: 'node_env=dev' is not allowed; expected each item to be a KEY=value "
+     "line", []),
+    ("dev", {"appEnv": ["MONGODB_URI=mongodb://elsewhere"]}, (),
+     "matra-infra:appEnv: 'MONGODB_URI=mongodb://elsewhere' is not allowed; expected each item "
+     "to be a KEY=value line (KEY in upper case, not MONGODB_URI or REDIS_URL", []),
     ("prod", {"dropletcount": 4}, (),
      "matra-infra:dropletcount: unknown key; did you mean matra-infra:dropletCount? expected "
      "one of the keys declared in Pulumi.yaml", []),
@@ -218,3 +241,22 @@ def test_every_key_declared_in_pulumi_yaml_is_read_and_no_other():
         settings._Reader.reject_unknown_keys = real_reject
     assert run.error is None, run.error
     assert seen["read"] == declared
+
+
+@pytest.mark.parametrize("key", ["appSecretEnv", "certbotDnsToken"])
+def test_secret_settings_stored_in_plain_text_are_refused_without_echo(key):
+    run = run_program("prod", overrides={key: "SENTRY_DSN=https://leak@sentry.io/1"})
+    message = str(run.error)
+    assert message.startswith(f"matra-infra:{key}: (value hidden) is stored in plain text; "
+                              "expected a secret")
+    assert "leak" not in message
+    assert run.registrations == []
+
+
+def test_a_bad_secret_env_line_is_refused_without_echo():
+    run = run_program("prod", overrides={"appSecretEnv": "SENTRY_DSN=ok\nnot a setting leak"},
+                      secret_keys=("appSecretEnv",))
+    message = str(run.error)
+    assert message.startswith("matra-infra:appSecretEnv: line 2 (value hidden) is not allowed")
+    assert "leak" not in message and "\n" not in message
+    assert run.registrations == []

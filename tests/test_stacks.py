@@ -106,7 +106,8 @@ def test_web_ports_open_only_to_the_load_balancer_when_there_is_one(stack):
 def test_every_component_child_has_a_parent(stack):
     _, run = stack
     top_level = {r.name for r in run.registrations if r.parent.endswith(f"::matra-infra-{stack[0]}")}
-    assert top_level == {"network", "ssh", "api", "api-dns", "project", "atlas", "cache"}
+    assert top_level == {"network", "ssh", "api", "api-dns", "project", "atlas", "cache", "tls",
+                         "delivery"}
 
 
 def test_outputs_the_deploy_job_reads(stack):
