@@ -8,6 +8,10 @@ STACK ?= dev
 PYTHON ?= python3
 VENV := venv
 STATE_DIR := $(CURDIR)/.pulumi-state
+# Pebble (Let's Encrypt's test ACME server), built from the Go module proxy into a cache
+# outside the checkout; the real-SSH test obtains a certificate from it.
+PEBBLE_VERSION := v2.10.3
+TEST_TOOLS := $(HOME)/.cache/matra-infra/pebble-$(PEBBLE_VERSION)
 
 # Local previews: state in a file backend inside the checkout (never a cloud backend),
 # no update check. The passphrase only protects this local preview state; real stacks
@@ -16,7 +20,7 @@ export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 export PULUMI_CONFIG_PASSPHRASE ?= matra-local-preview
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: help venv test preview
+.PHONY: help venv test test-tools preview
 help:
 	@echo "make preview STACK=dev|staging|prod   set up and run pulumi preview on a local file backend"
 	@echo "make test                             set up and run the tests"
@@ -27,8 +31,18 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-test: venv
-	$(VENV)/bin/python -m pytest
+test-tools: $(TEST_TOOLS)/.complete
+$(TEST_TOOLS)/.complete:
+	GOBIN=$(TEST_TOOLS)/bin go install \
+		github.com/letsencrypt/pebble/v2/cmd/pebble@$(PEBBLE_VERSION) \
+		github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@$(PEBBLE_VERSION)
+	rm -rf $(TEST_TOOLS)/certs
+	cp -R "$$(go env GOMODCACHE)/github.com/letsencrypt/pebble/v2@$(PEBBLE_VERSION)/test/certs" $(TEST_TOOLS)/certs
+	chmod -R u+w $(TEST_TOOLS)/certs
+	touch $@
+
+test: venv test-tools
+	MATRA_TEST_TOOLS=$(TEST_TOOLS) $(VENV)/bin/python -m pytest
 
 preview: venv
 	@command -v pulumi >/dev/null 2>&1 || { echo "make preview: no pulumi CLI on PATH; install one (https://www.pulumi.com/docs/install/) and run this again" >&2; exit 1; }

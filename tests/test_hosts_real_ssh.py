@@ -1,13 +1,16 @@
-"""Host delivery and the certbot script's non-ACME parts, run twice over real SSH
-against a real test host (sshd in a network namespace on this machine), asserting the
-files, modes and owners they leave."""
+"""Host delivery and the certbot script, run twice over real SSH against a real test
+host (sshd in a network namespace on this machine), asserting the files, modes and
+owners they leave; then the whole certificate request against Pebble on the host's
+loopback, with nginx serving the certificate."""
 
 import os
 
 import pytest
+import yaml
 
+from components.cloudinit import api_user_data
 from components.hosts import certbot_script, delivery_script, env_file
-from testhost import NamespaceHost
+from testhost import NamespaceHost, PebbleAcme, wait_for_port
 
 ENV = env_file(mongodb_uri="mongodb+srv://matra-api:Pw1@matra-prod.ab1cd.mongodb.net/matra"
                            "?retryWrites=true&w=majority",
@@ -114,3 +117,72 @@ def test_certbot_http01_needs_no_token(host):
     result = host.ssh(certbot("http-01"), "")
     assert result.returncode == 0, result.stderr
     assert host.stat("/var/www/letsencrypt") == "755 root root"
+
+
+# The full certificate request: Pebble (Let's Encrypt's test ACME server) on the test
+# host's loopback, nginx serving the cloud-init site, certbot over HTTP-01.
+
+@pytest.fixture(scope="module")
+def acme_host():
+    tools = PebbleAcme.tools_dir()
+    assert tools is not None and (tools / "bin" / "pebble").exists(), (
+        "Pebble is not built: `make test` builds it (make test-tools) and sets "
+        "MATRA_TEST_TOOLS")
+    acme = PebbleAcme(tools)
+    test_host = NamespaceHost(extra_ca=acme.ca).start()
+    try:
+        acme.start(test_host)
+        yield test_host, acme
+    finally:
+        test_host.stop()
+
+
+def _cloud_init_nginx(host):
+    """Lay down nginx as the API cloud-init does, start it, and an app on 8080."""
+    document = yaml.safe_load(api_user_data(
+        deploy_user="deploy", authorized_keys=["ssh-ed25519 AAAAC3Nz test"], app_port=8080,
+        health_path="/healthz", server_name="api.matra.io"))
+    site = next(f for f in document["write_files"]
+                if f["path"] == "/etc/nginx/sites-available/matra")["content"]
+    steps = ("sudo install -d -m 0755 /var/www/letsencrypt /opt/app && "
+             "sudo tee /etc/nginx/sites-available/matra >/dev/null && "
+             "sudo ln -sf /etc/nginx/sites-available/matra /etc/nginx/sites-enabled/matra && "
+             "sudo rm -f /etc/nginx/sites-enabled/default && sudo nginx -t && sudo nginx && "
+             "echo ok | sudo tee /opt/app/healthz >/dev/null && "
+             "sudo sh -c 'cd /opt/app && nohup python3 -m http.server 8080 --bind 127.0.0.1 "
+             ">/dev/null 2>&1 &'")
+    result = host.ssh(steps, site)
+    assert result.returncode == 0, result.stdout + result.stderr
+    wait_for_port(host, 8080)
+
+
+def test_certbot_gets_a_certificate_and_nginx_serves_it(acme_host):
+    host, acme = acme_host
+    _cloud_init_nginx(host)
+    plain_http = host.netns_exec("curl", "-sS", "http://127.0.0.1/healthz")
+    assert plain_http.stdout == "ok\n", plain_http.stderr
+
+    script = certbot_script(hostname="api.matra.io", email="ops@matra.io",
+                            acme_directory_url=acme.directory_url, challenge="http-01",
+                            app_port=8080)
+    first = host.ssh(script)
+    assert first.returncode == 0, first.stdout + first.stderr
+    serial = host.ssh("sudo openssl x509 -noout -serial -in "
+                      "/etc/letsencrypt/live/matra-api/cert.pem").stdout
+
+    root = host.work / "pebble-root.pem"
+    root.write_text(acme.root_certificate(host))
+    https = host.netns_exec("curl", "-sS", "--cacert", str(root), "--resolve",
+                            "api.matra.io:443:127.0.0.1", "https://api.matra.io/healthz")
+    assert https.returncode == 0 and https.stdout == "ok\n", https.stderr
+
+    second = host.ssh(script)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "not yet due for renewal" in second.stdout + second.stderr
+    assert host.ssh("sudo openssl x509 -noout -serial -in "
+                    "/etc/letsencrypt/live/matra-api/cert.pem").stdout == serial
+    renewal = host.read("/etc/letsencrypt/renewal/matra-api.conf")
+    assert "server = https://localhost:14000/dir" in renewal
+    assert "authenticator = webroot" in renewal
+    assert host.stat("/etc/letsencrypt/live/matra-api/privkey.pem").endswith("root root")
+    assert host.ssh("test -L /etc/nginx/sites-enabled/matra-tls").returncode == 0

@@ -3,12 +3,18 @@ veth pair with real SSH, with a private view of /etc, /opt, /home and /var (over
 its own mount namespace) so the scripts under test change nothing on this machine.
 
 The host looks like an API droplet after cloud-init: a deploy user with passwordless
-sudo whose authorized key is the test's "automation key", certbot installed, and
-`cloud-init status --wait` returning at once.
+sudo whose authorized key is the test's "automation key", certbot and nginx installed,
+`cloud-init status --wait` returning at once, and a `systemctl` stand-in (there is no
+systemd here) that reloads nginx when asked to.
+
+``PebbleAcme`` adds Let's Encrypt's test ACME server (Pebble, built from the Go module
+proxy by `make test-tools`) and its DNS stand-in inside the same network namespace, on
+its loopback: certbot on the host gets a real certificate over HTTP-01.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -18,19 +24,37 @@ import time
 from pathlib import Path
 from typing import Optional
 
-NEEDED = ("ip", "unshare", "sshd", "ssh", "ssh-keygen", "sudo", "useradd", "certbot")
+NEEDED = ("ip", "unshare", "sshd", "ssh", "ssh-keygen", "sudo", "useradd", "certbot",
+          "nginx", "curl")
+OVERLAID = ("etc", "opt", "home", "var", "run", "usr/local")
+
+# Stand-ins for what the host's init system would do.
+SYSTEMCTL = """#!/bin/sh
+# Test host stand-in for systemctl: no systemd runs here.
+if [ "$1" = reload ] && [ "$2" = nginx ]; then exec nginx -s reload; fi
+exit 0
+"""
+CLOUD_INIT = """#!/bin/sh
+# Test host stand-in: first boot is long finished.
+exit 0
+"""
 
 SETUP = r"""
 set -eu
 work=$1; user=$2
 mkdir -p "$work/ovl"
 mount -t tmpfs tmpfs "$work/ovl"
-for dir in etc opt home var; do
-    mkdir -p "$work/ovl/up/$dir" "$work/ovl/work/$dir"
+for dir in @OVERLAID@; do
+    name=$(echo "$dir" | tr / _)
+    mkdir -p "$work/ovl/up/$name" "$work/ovl/work/$name"
     mount -t overlay overlay \
-        -o "lowerdir=/$dir,upperdir=$work/ovl/up/$dir,workdir=$work/ovl/work/$dir" "/$dir"
+        -o "lowerdir=/$dir,upperdir=$work/ovl/up/$name,workdir=$work/ovl/work/$name" "/$dir"
 done
-if [ -e /usr/bin/cloud-init ]; then mount --bind /bin/true /usr/bin/cloud-init; fi
+install -m 0755 "$work/systemctl" /usr/local/sbin/systemctl
+install -m 0755 "$work/cloud-init" /usr/local/bin/cloud-init
+if [ -f "$work/extra-ca.pem" ]; then
+    cat "$work/extra-ca.pem" >> /etc/ssl/certs/ca-certificates.crt
+fi
 useradd --create-home --shell /bin/bash "$user"
 usermod -p '*' "$user"
 install -d -m 0700 -o "$user" -g "$user" "/home/$user/.ssh"
@@ -45,15 +69,19 @@ exec /usr/sbin/sshd -D -e -f "$work/sshd_config"
 class NamespaceHost:
     """Start with ``NamespaceHost().start()``; always ``stop()`` (a fixture does)."""
 
-    def __init__(self, user: str = "deploy") -> None:
+    _count = 0
+
+    def __init__(self, user: str = "deploy", extra_ca: Optional[Path] = None) -> None:
         self.user = user
-        tag = f"{os.getpid() % 100000}"
-        self.netns = f"matra-test-{tag}"
-        self.veth = f"mth{tag}"
-        subnet = os.getpid() % 250 + 1
+        NamespaceHost._count += 1
+        number = (os.getpid() * 8 + NamespaceHost._count) % 100000
+        self.netns = f"matra-test-{number}"
+        self.veth = f"mth{number}"
+        subnet = number % 250 + 1
         self.gateway = f"10.251.{subnet}.1"
         self.address = f"10.251.{subnet}.2"
         self.work = Path(tempfile.mkdtemp(prefix="matra-testhost-"))
+        self.extra_ca = extra_ca
         self._sshd: Optional[subprocess.Popen] = None
 
     @staticmethod
@@ -76,7 +104,11 @@ class NamespaceHost:
             f"PidFile {self.work / 'sshd.pid'}\nAuthorizedKeysFile .ssh/authorized_keys\n"
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
             "PermitRootLogin no\nUsePAM no\nStrictModes yes\nLogLevel ERROR\n")
-        (self.work / "setup.sh").write_text(SETUP)
+        (self.work / "setup.sh").write_text(SETUP.replace("@OVERLAID@", " ".join(OVERLAID)))
+        (self.work / "systemctl").write_text(SYSTEMCTL)
+        (self.work / "cloud-init").write_text(CLOUD_INIT)
+        if self.extra_ca is not None:
+            shutil.copy(self.extra_ca, self.work / "extra-ca.pem")
 
         subprocess.run(["ip", "netns", "add", self.netns], check=True)
         self._ip("link", "add", self.veth, "type", "veth", "peer", "name", "eth0",
@@ -108,6 +140,19 @@ class NamespaceHost:
         raise RuntimeError("test host sshd did not start: "
                            + (self.work / "sshd.log").read_text(errors="replace"))
 
+    def netns_exec(self, *command: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        """Run a command in the host's network namespace (not its mount namespace)."""
+        return subprocess.run(["ip", "netns", "exec", self.netns, *command],
+                              capture_output=True, text=True, timeout=timeout, check=False)
+
+    def spawn(self, *command: str, log: str, env: Optional[dict[str, str]] = None
+              ) -> subprocess.Popen:
+        """Start a long-running process in the host's network namespace."""
+        out = open(self.work / log, "wb")  # noqa: SIM115 (closed with the process)
+        return subprocess.Popen(["ip", "netns", "exec", self.netns, *command],
+                                stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, **(env or {})})
+
     def ssh(self, command: str, stdin: str = "", timeout: float = 120
             ) -> subprocess.CompletedProcess:
         """Run ``command`` as the deploy user over real SSH, as pulumi-command does: the
@@ -134,8 +179,12 @@ class NamespaceHost:
         return {path: (self.stat(path), self.read(path)) for path in paths}
 
     def stop(self) -> None:
+        # Everything started in the namespace (sshd, nginx, Pebble, the app stand-in).
+        pids = subprocess.run(["ip", "netns", "pids", self.netns], capture_output=True,
+                              text=True, check=False).stdout.split()
+        for pid in pids:
+            subprocess.run(["kill", pid], capture_output=True, check=False)
         if self._sshd is not None:
-            self._sshd.terminate()
             try:
                 self._sshd.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -143,3 +192,61 @@ class NamespaceHost:
         subprocess.run(["ip", "link", "delete", self.veth], capture_output=True, check=False)
         subprocess.run(["ip", "netns", "delete", self.netns], capture_output=True, check=False)
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def wait_for_port(host: NamespaceHost, port: int, seconds: float = 20) -> None:
+    """Wait until something listens on 127.0.0.1:<port> inside the host's namespace."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        probe = host.netns_exec("bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}")
+        if probe.returncode == 0:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} in {host.netns}")
+
+
+class PebbleAcme:
+    """Pebble and pebble-challtestsrv on the test host's loopback. Every name resolves
+    to 127.0.0.1 (the host itself), so HTTP-01 validation reaches the host's nginx."""
+
+    def __init__(self, tools: Path) -> None:
+        self.bin = tools / "bin"
+        self.certs = tools / "certs"
+        self.directory_url = "https://localhost:14000/dir"
+
+    @staticmethod
+    def tools_dir() -> Optional[Path]:
+        value = os.environ.get("MATRA_TEST_TOOLS")
+        return Path(value) if value else None
+
+    @property
+    def ca(self) -> Path:
+        """The CA of Pebble's own HTTPS endpoints (not of the certificates it issues)."""
+        return self.certs / "pebble.minica.pem"
+
+    def start(self, host: NamespaceHost) -> "PebbleAcme":
+        config = {"pebble": {
+            "listenAddress": "127.0.0.1:14000", "managementListenAddress": "127.0.0.1:15000",
+            "certificate": str(self.certs / "localhost" / "cert.pem"),
+            "privateKey": str(self.certs / "localhost" / "key.pem"),
+            "httpPort": 80, "tlsPort": 443, "ocspResponderURL": "",
+            "externalAccountBindingRequired": False}}
+        (host.work / "pebble.json").write_text(json.dumps(config))
+        host.spawn(str(self.bin / "pebble-challtestsrv"), "-defaultIPv4", "127.0.0.1",
+                   "-defaultIPv6", "", "-dnsserver", "127.0.0.1:8053", "-http01", "",
+                   "-https01", "", "-tlsalpn01", "", "-doh", "",
+                   "-management", "127.0.0.1:8055", log="challtestsrv.log")
+        # No random nonce rejections or validation delays: a test, not a soak.
+        host.spawn(str(self.bin / "pebble"), "-config", str(host.work / "pebble.json"),
+                   "-dnsserver", "127.0.0.1:8053", log="pebble.log",
+                   env={"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"})
+        wait_for_port(host, 8053)
+        wait_for_port(host, 14000)
+        return self
+
+    def root_certificate(self, host: NamespaceHost) -> str:
+        """The root that Pebble's issued certificates chain to (made at its start)."""
+        result = host.netns_exec("curl", "-sS", "--cacert", str(self.ca),
+                                 "https://127.0.0.1:15000/roots/0")
+        assert result.returncode == 0, result.stderr
+        return result.stdout
