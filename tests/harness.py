@@ -64,17 +64,16 @@ def fake_id(*parts: str) -> str:
 class MatraMocks(pulumi.runtime.Mocks):
     """Echo inputs back as state and fill in what the provider would compute."""
 
-    def __init__(self) -> None:
-        self.droplets = 0
-
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         state = dict(args.inputs)
         rid = fake_id(args.typ, args.name)
         t = args.typ
         if t == "digitalocean:index/droplet:Droplet":
-            self.droplets += 1
-            state.update(ipv4Address=f"203.0.113.{10 + self.droplets}",
-                         ipv4AddressPrivate=f"10.0.0.{10 + self.droplets}",
+            # Addresses follow the name, not the (unordered) registration order:
+            # api-N gets .(11+N); other droplets get .200 and up.
+            suffix = args.name.rsplit("-", 1)[-1]
+            host = 11 + int(suffix) if suffix.isdigit() else 200 + int(rid) % 50
+            state.update(ipv4Address=f"203.0.113.{host}", ipv4AddressPrivate=f"10.0.0.{host}",
                          dropletUrn=f"do:droplet:{rid}")
         elif t == "digitalocean:index/loadBalancer:LoadBalancer":
             state.update(ip="198.51.100.200", loadBalancerUrn=f"do:loadbalancer:{rid}")

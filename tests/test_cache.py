@@ -71,16 +71,18 @@ def test_droplet_mode_password_travels_on_stdin_only():
     assert is_secret_input(command["stdin"]) and len(password) >= 32
     assert password not in command["create"]
     assert password not in result.one(DROPLET).inputs["userData"]
+    droplet = result.one(DROPLET).state
+    public, private = droplet["ipv4Address"], droplet["ipv4AddressPrivate"]
     connection = plain(command["connection"])
-    assert connection["user"] == "deploy" and connection["host"] == "203.0.113.11"
+    assert connection["user"] == "deploy" and connection["host"] == public
     assert connection["privateKey"] == "AUTOMATION-PRIVATE-KEY"
     assert is_secret_input(command["connection"])
-    assert "private_ip=10.0.0.11" in command["create"]
-    assert command["triggers"] == [fake_id(DROPLET, "cache-droplet"), "10.0.0.11"]
+    assert f"private_ip={private}" in command["create"]
+    assert command["triggers"] == [fake_id(DROPLET, "cache-droplet"), private]
     url = resolve(cache.url)
     assert url.secret is True
-    assert url.value == f"redis://default:{password}@10.0.0.11:6379/0"
-    assert resolve(cache.host).value == "10.0.0.11"
+    assert url.value == f"redis://default:{password}@{private}:6379/0"
+    assert resolve(cache.host).value == private
 
 
 def test_droplet_mode_needs_a_login():
