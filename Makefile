@@ -45,8 +45,4 @@ test: venv test-tools
 	MATRA_TEST_TOOLS=$(TEST_TOOLS) $(VENV)/bin/python -m pytest
 
 preview: venv
-	@command -v pulumi >/dev/null 2>&1 || { echo "make preview: no pulumi CLI on PATH; install one (https://www.pulumi.com/docs/install/) and run this again" >&2; exit 1; }
-	@mkdir -p $(STATE_DIR)
-	pulumi stack select --create $(STACK) --non-interactive
-	pulumi preview --stack $(STACK) --non-interactive \
-		--policy-pack policies $(if $(wildcard policies/config/$(STACK).json),--policy-pack-config policies/config/$(STACK).json)
+	@scripts/preview.sh $(STACK)
