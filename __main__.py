@@ -23,6 +23,10 @@ network = Network("network", NetworkArgs(
     fleet_tag=settings.fleet_tag,
 ))
 
+# The fleet tag and VPC range are plain values from settings; depending on the network
+# orders everything after the tag and the VPC exist.
+after_network = pulumi.ResourceOptions(depends_on=[network])
+
 supplied = settings.automation_key
 access = SshAccess("ssh", SshAccessArgs(
     key_name=f"{prefix}-automation",
@@ -37,10 +41,10 @@ if settings.load_balancer:
         name=f"{prefix}-api",
         region=settings.region,
         vpc_uuid=network.vpc_id,
-        droplet_tag=network.fleet_tag,
+        droplet_tag=settings.fleet_tag,
         health_path=settings.health_path,
         size_unit=settings.load_balancer_size_unit,
-    ))
+    ), opts=after_network)
 
 fleet = DropletFleet("api", DropletFleetArgs(
     count=settings.droplet_count,
@@ -49,8 +53,8 @@ fleet = DropletFleet("api", DropletFleetArgs(
     size=settings.droplet_size,
     image=settings.droplet_image,
     vpc_uuid=network.vpc_id,
-    vpc_ip_range=network.ip_range,
-    fleet_tag=network.fleet_tag,
+    vpc_ip_range=settings.vpc_ip_range,
+    fleet_tag=settings.fleet_tag,
     extra_tags=["matra", f"env:{settings.stack}", "role:api"],
     ssh_key_ids=access.ssh_key_ids,
     host=HostSetup(
@@ -64,7 +68,7 @@ fleet = DropletFleet("api", DropletFleetArgs(
     backup_policy=settings.backup_policy,
     web_load_balancer_uids=[load_balancer.load_balancer_id] if load_balancer else None,
     reserve_ip=load_balancer is None,
-))
+), opts=after_network)
 
 if load_balancer is not None:
     ingress_ip = load_balancer.ip
@@ -102,8 +106,8 @@ cache = RedisNode("cache", RedisNodeArgs(
     settings=settings.redis,
     region=settings.region,
     vpc_uuid=network.vpc_id,
-    vpc_ip_range=network.ip_range,
-    client_tag=network.fleet_tag,
+    vpc_ip_range=settings.vpc_ip_range,
+    client_tag=settings.fleet_tag,
     tags=["matra", f"env:{settings.stack}", "role:cache"],
     image=settings.droplet_image,
     login=SshLogin(
@@ -113,7 +117,7 @@ cache = RedisNode("cache", RedisNodeArgs(
         ssh_key_ids=access.ssh_key_ids,
         admin_ssh_sources=settings.admin_ssh_sources,
     ),
-))
+), opts=after_network)
 
 # The last mile, over SSH with the automation key: TLS, registry credentials, .env.
 hosts = [Host(name=f"api-{index}", address=droplet.ipv4_address, droplet_id=droplet.id)

@@ -30,8 +30,9 @@ class SshAccess(pulumi.ComponentResource):
     """OpenSSH public key of the automation key pair."""
     automation_private_key: pulumi.Output[str]
     """OpenSSH private key of the automation key pair (always a secret)."""
-    ssh_key_ids: pulumi.Output[list[str]]
-    """DigitalOcean SSH key ids to put on droplets."""
+    ssh_key_ids: list[pulumi.Output[str]]
+    """DigitalOcean SSH key ids to put on droplets (a list of known length, so a
+    preview and the policy pack can see that droplets carry a key)."""
     authorized_keys: pulumi.Output[list[str]]
     """Every public key the deploy user accepts: the operators' and the automation key."""
 
@@ -55,7 +56,7 @@ class SshAccess(pulumi.ComponentResource):
 
         self.automation_public_key = public_key
         self.automation_private_key = private_key
-        self.ssh_key_ids = pulumi.Output.all(do_key.id).apply(list)
+        self.ssh_key_ids = [do_key.id]
         operators = [key.strip() for key in args.operator_public_keys]
         self.authorized_keys = public_key.apply(lambda key: [*operators, key])
         self.register_outputs({

@@ -104,7 +104,7 @@ class DropletFleet(pulumi.ComponentResource):
             lambda keys: api_user_data(deploy_user=host.deploy_user, authorized_keys=keys,
                                        app_port=host.app_port, health_path=host.health_path,
                                        server_name=host.server_name))
-        tags = pulumi.Output.all(args.fleet_tag, *args.extra_tags).apply(list)
+        tags = [args.fleet_tag, *args.extra_tags]
         backup_policy = None
         if args.backup_policy is not None:
             backup_policy = digitalocean.DropletBackupPolicyArgs(

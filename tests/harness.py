@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 
 import pulumi
 import yaml
+from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -62,10 +63,18 @@ def fake_id(*parts: str) -> str:
 
 
 class MatraMocks(pulumi.runtime.Mocks):
-    """Echo inputs back as state and fill in what the provider would compute."""
+    """Echo inputs back as state and fill in what the provider would compute.
+
+    With ``engine_preview`` it answers as the engine does in a preview of a new stack:
+    no id and no computed outputs, so everything derived from them is unknown."""
+
+    def __init__(self, engine_preview: bool = False) -> None:
+        self.engine_preview = engine_preview
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         state = dict(args.inputs)
+        if self.engine_preview:
+            return ("" if args.custom else None), state
         rid = fake_id(args.typ, args.name)
         t = args.typ
         if t == "digitalocean:index/droplet:Droplet":
@@ -129,6 +138,9 @@ class Registration:
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
     """What the mock provider returned (inputs plus computed outputs)."""
+    wire: dict[str, Any] = field(default_factory=dict)
+    """The inputs as sent on the wire: unknowns as the engine's sentinel, secrets
+    wrapped; what the engine hands a policy pack."""
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -150,7 +162,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 property_dependencies={key: list(deps.urns) for key, deps
                                        in request.propertyDependencies.items()},
                 state=self.resources[response.urn].state if response.urn in self.resources
-                else {}))
+                else {},
+                wire=json_format.MessageToDict(request.object)))
         return response
 
 
@@ -188,11 +201,12 @@ class ProgramRun:
 
 
 def _fresh_runtime(stack: str, config: dict[str, str], secret_keys: list[str],
-                   preview: bool) -> tuple[MatraMocks, RecordingMonitor]:
+                   preview: bool, engine_preview: bool = False
+                   ) -> tuple[MatraMocks, RecordingMonitor]:
     asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.settings.reset_options(project=PROJECT, stack=stack, preview=preview)
     pulumi.runtime.set_all_config(config, secret_keys)
-    mocks = MatraMocks()
+    mocks = MatraMocks(engine_preview=engine_preview)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
                              monitor=monitor)
@@ -206,9 +220,11 @@ async def _resolve(value: Any) -> Resolved:
 
 
 def run(body: Callable[[], Any], *, stack: str = "dev", config: Optional[dict[str, str]] = None,
-        secret_keys: Optional[list[str]] = None, preview: bool = False) -> ProgramRun:
+        secret_keys: Optional[list[str]] = None, preview: bool = False,
+        engine_preview: bool = False) -> ProgramRun:
     """Run ``body`` (a program, or code that builds components) under mocks."""
-    _, monitor = _fresh_runtime(stack, config or {}, secret_keys or [], preview)
+    _, monitor = _fresh_runtime(stack, config or {}, secret_keys or [], preview or engine_preview,
+                                engine_preview)
     result = ProgramRun(registrations=monitor.registrations)
     try:
         _sync_await(run_pulumi_func(body))
@@ -223,17 +239,19 @@ def run(body: Callable[[], Any], *, stack: str = "dev", config: Optional[dict[st
 
 def run_program(stack: str = "dev", *, overrides: Optional[dict[str, Any]] = None,
                 unset: tuple[str, ...] = (), secret_keys: tuple[str, ...] = (),
-                preview: bool = True) -> ProgramRun:
+                preview: bool = True, engine_preview: bool = False) -> ProgramRun:
     """Run __main__.py with the stack's real config, changed by ``overrides``
     (short keys, values as in a stack file) and ``unset`` (short keys); as a preview
-    (what every pull request runs) unless ``preview=False`` (an update)."""
+    (what every pull request runs) unless ``preview=False`` (an update).
+    ``engine_preview`` leaves every computed output unknown, as a real preview of a new
+    stack does."""
     config = stack_config(stack)
     for key, value in (overrides or {}).items():
         config[f"{PROJECT}:{key}"] = _config_string(value)
     for key in unset:
         config.pop(f"{PROJECT}:{key}", None)
     return run(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
-               stack=stack, config=config, preview=preview,
+               stack=stack, config=config, preview=preview, engine_preview=engine_preview,
                secret_keys=[f"{PROJECT}:{k}" for k in secret_keys])
 
 

@@ -7,6 +7,7 @@ from pulumi_policy import (
     EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs,
     ResourceValidationPolicy, Severity, StackValidationArgs, StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 from .common import (
     ALL_PORTS, ATLAS_ACCESS_LIST, DATABASE_CLUSTER, DATABASE_FIREWALL, DROPLET, FIREWALL,
@@ -147,7 +148,11 @@ def _in_vpc(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type not in (DROPLET, DATABASE_CLUSTER):
         return
     key = "vpcUuid" if args.resource_type == DROPLET else "privateNetworkUuid"
-    if not args.props.get(key):
+    try:
+        vpc = args.props.get(key)
+    except UnknownValueError:
+        return  # computed by the engine (the VPC's id, in a preview of a new VPC): set
+    if not vpc:
         report(message(args.name, args.resource_type,
                        f"is not placed in a VPC ({key} unset), so it lands in the region's "
                        "default VPC beside unrelated resources",

@@ -129,6 +129,11 @@ class TestSshKeysAndVpc:
         assert_violation(network.in_vpc, Resource(DROPLET, "api-0", {"sshKeys": ["1"]}),
                          contains="is not placed in a VPC (vpcUuid unset)")
 
+    def test_a_vpc_id_unknown_during_preview_counts_as_set(self):
+        droplet = Resource(DROPLET, "api-0", {"sshKeys": [UNKNOWN], "vpcUuid": UNKNOWN})
+        assert_no_violations(network.in_vpc, droplet)
+        assert_no_violations(network.ssh_keys, droplet)
+
     def test_database_outside_a_vpc_fails(self):
         assert_violation(network.in_vpc, Resource(DATABASE_CLUSTER, "cache", {"engine": "valkey"}),
                          contains="is not placed in a VPC (privateNetworkUuid unset)")

@@ -2,8 +2,9 @@
 thing at a time makes the matching rule fire.
 
 Each stack's __main__.py runs under mocks with its real config; every registered resource
-becomes the policy server's view of it (type, props, urn, name, protect, parent,
-dependencies) and goes through pulumi-policy's own servicer."""
+becomes the policy server's view of it (type, props as sent on the wire, urn, name,
+protect, parent, dependencies) and goes through pulumi-policy's own servicer. One run is
+shaped like a real preview of a new stack: every computed value unknown."""
 
 from pathlib import Path
 
@@ -11,13 +12,13 @@ import pytest
 
 from harness import ROOT, STACKS, run_program
 from matra_policies import POLICIES
-from matra_policies.testing import PolicyHarness, Resource, load_config, secret
+from matra_policies.testing import UNKNOWN, PolicyHarness, Resource, load_config, secret
 
 
 def stack_resources(stack, **program_args):
     program = run_program(stack, **program_args)
     assert program.error is None, program.error
-    return [Resource(r.type, r.name, r.inputs, urn=r.urn, protect=r.protect,
+    return [Resource(r.type, r.name, r.wire, urn=r.urn, protect=r.protect,
                      parent=r.parent or None, dependencies=r.dependencies,
                      property_dependencies=r.property_dependencies)
             for r in program.registrations]
@@ -33,6 +34,33 @@ def test_shipped_stack_has_no_mandatory_violation(stack):
     resources = stack_resources(stack)
     assert len(resources) > 10
     assert mandatory(stack, resources) == []
+
+
+# The rules that must run, not be skipped, when values are unknown in a preview.
+MUST_RUN_IN_PREVIEW = {
+    "digitalocean-firewall-no-public-ingress", "digitalocean-firewall-restricted-egress",
+    "digitalocean-droplet-ssh-keys", "digitalocean-resource-in-vpc",
+    "digitalocean-droplet-firewall-coverage", "digitalocean-database-firewall-coverage",
+    "mongodbatlas-cluster-backup-schedule", "pulumi-protect-database-resources",
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_shipped_stack_passes_a_preview_shaped_like_the_engines(stack):
+    resources = stack_resources(stack, engine_preview=True)
+    assert any(UNKNOWN in str(r.props) for r in resources), "expected unknown values"
+    found = PolicyHarness(POLICIES, load_config(stack)).run(resources)
+    assert [v for v in found if v.mandatory] == []
+    skipped = {v.policy for v in found if "can't run policy" in v.message}
+    # Only the access list's addresses are unknowable before the droplets exist.
+    assert skipped <= {"mongodbatlas-access-list-no-world"}
+    assert not skipped & MUST_RUN_IN_PREVIEW
+
+
+def test_ssh_to_the_world_fires_in_a_preview_shaped_like_the_engines():
+    resources = stack_resources("prod", engine_preview=True,
+                                overrides={"adminSshSources": ["0.0.0.0/0"]})
+    assert names(fired("prod", resources)) == {"digitalocean-firewall-no-public-ingress"}
 
 
 def test_prod_passes_with_nothing_at_all_to_report():
