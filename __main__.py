@@ -101,6 +101,9 @@ atlas = AtlasCluster("atlas", AtlasClusterArgs(
     protect=settings.protect_data,
 ))
 
+# The automation key logs in as the deploy user wherever the program works over SSH.
+account = SshAccount(user=settings.deploy_user, private_key=access.automation_private_key)
+
 cache = RedisNode("cache", RedisNodeArgs(
     name=f"{prefix}-cache",
     settings=settings.redis,
@@ -111,8 +114,7 @@ cache = RedisNode("cache", RedisNodeArgs(
     tags=["matra", f"env:{settings.stack}", "role:cache"],
     image=settings.droplet_image,
     login=SshLogin(
-        user=settings.deploy_user,
-        private_key=access.automation_private_key,
+        account=account,
         authorized_keys=access.authorized_keys,
         ssh_key_ids=access.ssh_key_ids,
         admin_ssh_sources=settings.admin_ssh_sources,
@@ -122,7 +124,6 @@ cache = RedisNode("cache", RedisNodeArgs(
 # The last mile, over SSH with the automation key: TLS, registry credentials, .env.
 hosts = [Host(name=f"api-{index}", address=droplet.ipv4_address, droplet_id=droplet.id)
          for index, droplet in enumerate(fleet.droplets)]
-account = SshAccount(user=settings.deploy_user, private_key=access.automation_private_key)
 CertbotSetup("tls", CertbotSetupArgs(
     hosts=hosts,
     account=account,

@@ -13,6 +13,7 @@ import pulumi_random as random
 
 from .cloudinit import cache_user_data
 from .fleet import ANYWHERE, EGRESS
+from .hosts import Host, SshAccount
 from .rendering import render
 from .settings import RedisSettings
 
@@ -22,11 +23,10 @@ CONFIGURE_SCRIPT = "redis-configure.sh.j2"
 
 @dataclass
 class SshLogin:
-    """How the program reaches a droplet it configures over SSH."""
+    """What a droplet the program configures over SSH needs: who logs in, with what key,
+    from where."""
 
-    user: str
-    private_key: pulumi.Input[str]
-    """The automation key's private half (a secret)."""
+    account: SshAccount
     authorized_keys: pulumi.Input[Sequence[str]]
     ssh_key_ids: pulumi.Input[Sequence[str]]
     admin_ssh_sources: Sequence[str]
@@ -123,7 +123,8 @@ class RedisNode(pulumi.ComponentResource):
             opts=child,
         )
         user_data = pulumi.Output.all(login.authorized_keys, args.vpc_ip_range).apply(
-            lambda parts: cache_user_data(deploy_user=login.user, authorized_keys=parts[0],
+            lambda parts: cache_user_data(deploy_user=login.account.user,
+                                          authorized_keys=parts[0],
                                           vpc_ip_range=parts[1]))
         droplet = digitalocean.Droplet(
             f"{name}-droplet",
@@ -145,9 +146,8 @@ class RedisNode(pulumi.ComponentResource):
         private_ip = droplet.ipv4_address_private
         configure = command.remote.Command(
             f"{name}-configure",
-            connection=command.remote.ConnectionArgs(
-                host=droplet.ipv4_address, user=login.user,
-                private_key=login.private_key),
+            connection=login.account.connection(
+                Host(name=args.name, address=droplet.ipv4_address, droplet_id=droplet.id)),
             create=private_ip.apply(lambda ip: render(CONFIGURE_SCRIPT, private_ip=ip)),
             # The password travels on stdin: never on a command line, never in user data.
             stdin=password.result,

@@ -418,7 +418,8 @@ def _secret_set(r: _Reader, config: pulumi.Config, name: str) -> Optional[pulumi
         return None
     if not pulumi.runtime.is_config_secret(r.key(name)):
         r.errors.append(f"{r.key(name)}: (value hidden) is stored in plain text; expected a "
-                        f"secret (set it with: pulumi config set --secret {r.key(name)} ...)")
+                        f"secret (set it with: pulumi config set --secret {r.key(name)} "
+                        "< file)")
         return None
     return config.require_secret(name)
 
@@ -544,26 +545,22 @@ def _automation_key(r: _Reader, config: pulumi.Config) -> Optional[AutomationKey
     """Both halves of a supplied automation key, or neither (then the program makes one).
 
     The private half must be stored as a secret; its value is never echoed in an error."""
-    public_key = r.string("automationSshPublicKey", "an OpenSSH ed25519 public key line "
-                          "(ssh-ed25519 AAAA...)", lambda v: v.startswith("ssh-ed25519 ")
+    public_name, private_name = "automationSshPublicKey", "automationSshPrivateKey"
+    public_key = r.string(public_name, "an OpenSSH ed25519 public key line (ssh-ed25519 "
+                          "AAAA...)", lambda v: v.startswith("ssh-ed25519 ")
                           and is_ssh_public_key(v), required=False)
-    public_set = r.raw("automationSshPublicKey") not in (None, "")
-    private_name = "automationSshPrivateKey"
+    private_key = _secret_set(r, config, private_name)
+    public_set = r.raw(public_name) not in (None, "")
     private_set = r.raw(private_name) not in (None, "")
-    set_secret = f"pulumi config set --secret {r.key(private_name)} < key-file"
-    if private_set and not pulumi.runtime.is_config_secret(r.key(private_name)):
-        r.errors.append(f"{r.key(private_name)}: (value hidden) is stored in plain text; "
-                        f"expected a secret (set it with: {set_secret})")
     if public_set and not private_set:
         r.errors.append(f"{r.key(private_name)}: (missing) is not allowed; expected the "
-                        f"secret private half of {r.key('automationSshPublicKey')} (set it "
-                        f"with: {set_secret}), or unset both to let the program generate "
-                        f"the pair")
+                        f"secret private half of {r.key(public_name)} (set it with: pulumi "
+                        f"config set --secret {r.key(private_name)} < key-file), or unset "
+                        "both to let the program generate the pair")
     if private_set and not public_set:
-        r.errors.append(f"{r.key('automationSshPublicKey')}: (missing) is not allowed; "
-                        f"expected the public half of the secret {r.key(private_name)}, or "
-                        f"unset both to let the program generate the pair")
-    if public_key is None or not private_set or r.errors:
+        r.errors.append(f"{r.key(public_name)}: (missing) is not allowed; expected the "
+                        f"public half of the secret {r.key(private_name)}, or unset both to "
+                        "let the program generate the pair")
+    if public_key is None or private_key is None:
         return None
-    return AutomationKey(public_key=public_key,
-                         private_key=config.require_secret(private_name))
+    return AutomationKey(public_key=public_key, private_key=private_key)

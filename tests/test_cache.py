@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from components import RedisNode, RedisNodeArgs, SshLogin
+from components import RedisNode, RedisNodeArgs, SshAccount, SshLogin
 from components.rendering import render
 from components.settings import RedisSettings
 from harness import fake_id, is_secret_input, plain, resolve, run, run_program
@@ -18,7 +18,7 @@ COMMAND = "command:remote:Command"
 
 MANAGED = RedisSettings(mode="managed", size="db-s-1vcpu-2gb", node_count=2, version="8")
 DROPLET_MODE = RedisSettings(mode="droplet", size="s-1vcpu-1gb", node_count=1, version="8")
-LOGIN = SshLogin(user="deploy", private_key="AUTOMATION-PRIVATE-KEY",
+LOGIN = SshLogin(account=SshAccount(user="deploy", private_key="AUTOMATION-PRIVATE-KEY"),
                  authorized_keys=["ssh-ed25519 AAAAC3Nz automation"], ssh_key_ids=["42"],
                  admin_ssh_sources=["198.51.100.0/24"])
 
