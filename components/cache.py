@@ -12,7 +12,7 @@ import pulumi_digitalocean as digitalocean
 import pulumi_random as random
 
 from .cloudinit import cache_user_data
-from .fleet import ANYWHERE, EGRESS
+from .fleet import egress_rules, ssh_ingress
 from .hosts import Host, SshAccount
 from .rendering import render
 from .settings import RedisSettings
@@ -105,21 +105,12 @@ class RedisNode(pulumi.ComponentResource):
             name=f"{args.name}-fw",
             tags=[tag],
             inbound_rules=[
-                digitalocean.FirewallInboundRuleArgs(
-                    protocol="tcp", port_range="22",
-                    source_addresses=list(login.admin_ssh_sources)),
+                ssh_ingress(login.admin_ssh_sources),
                 digitalocean.FirewallInboundRuleArgs(
                     protocol="tcp", port_range=str(REDIS_PORT),
                     source_tags=[args.client_tag]),
             ],
-            outbound_rules=[
-                *(digitalocean.FirewallOutboundRuleArgs(
-                    protocol=protocol, port_range=port, destination_addresses=ANYWHERE)
-                  for protocol, port, label in EGRESS if label != "MongoDB Atlas"),
-                digitalocean.FirewallOutboundRuleArgs(
-                    protocol="tcp", port_range="1-65535",
-                    destination_addresses=[args.vpc_ip_range]),
-            ],
+            outbound_rules=egress_rules(args.vpc_ip_range, mongodb=False),
             opts=child,
         )
         user_data = pulumi.Output.all(login.authorized_keys, args.vpc_ip_range).apply(

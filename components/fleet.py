@@ -14,17 +14,39 @@ from .settings import BackupPolicy
 
 ANYWHERE = ["0.0.0.0/0", "::/0"]
 
-# What the hosts reach out to, and nothing else: DNS, NTP, package mirrors and
-# registries over HTTP/HTTPS, MongoDB Atlas (its addresses are not known up front).
-# Traffic inside the VPC (cache, health checks) is open both ways below.
+# What hosts reach out to, and nothing else: DNS, NTP, package mirrors and registries
+# over HTTP/HTTPS. Traffic inside the VPC (cache, health checks) is open both ways.
 EGRESS: tuple[tuple[str, str, str], ...] = (
     ("udp", "53", "DNS"),
     ("tcp", "53", "DNS over TCP"),
     ("udp", "123", "NTP"),
     ("tcp", "80", "HTTP (apt mirrors, ACME)"),
     ("tcp", "443", "HTTPS (registry, Docker, ACME, monitoring)"),
-    ("tcp", "27017", "MongoDB Atlas"),
 )
+MONGODB_EGRESS = ("tcp", "27017", "MongoDB Atlas (its addresses are not known up front)")
+
+
+def ssh_ingress(sources: Sequence[str]) -> digitalocean.FirewallInboundRuleArgs:
+    """Port 22 from the admin CIDRs only."""
+    return digitalocean.FirewallInboundRuleArgs(protocol="tcp", port_range="22",
+                                                source_addresses=list(sources))
+
+
+def egress_rules(vpc_ip_range: pulumi.Input[str], *, mongodb: bool
+                 ) -> list[digitalocean.FirewallOutboundRuleArgs]:
+    """Egress to everywhere on the EGRESS ports (and MongoDB's, for the API hosts), ICMP,
+    and anything inside the VPC."""
+    ports = [*EGRESS, *([MONGODB_EGRESS] if mongodb else [])]
+    return [
+        *(digitalocean.FirewallOutboundRuleArgs(
+            protocol=protocol, port_range=port, destination_addresses=ANYWHERE)
+          for protocol, port, _ in ports),
+        digitalocean.FirewallOutboundRuleArgs(protocol="icmp", destination_addresses=ANYWHERE),
+        digitalocean.FirewallOutboundRuleArgs(
+            protocol="tcp", port_range="1-65535", destination_addresses=[vpc_ip_range]),
+        digitalocean.FirewallOutboundRuleArgs(
+            protocol="udp", port_range="1-65535", destination_addresses=[vpc_ip_range]),
+    ]
 
 
 @dataclass
@@ -117,26 +139,12 @@ class DropletFleet(pulumi.ComponentResource):
             name=f"{args.name_prefix}-fw",
             tags=[args.fleet_tag],
             inbound_rules=[
-                digitalocean.FirewallInboundRuleArgs(
-                    protocol="tcp", port_range="22",
-                    source_addresses=list(args.admin_ssh_sources)),
+                ssh_ingress(args.admin_ssh_sources),
                 *web_rules,
                 digitalocean.FirewallInboundRuleArgs(
                     protocol="icmp", source_addresses=[args.vpc_ip_range]),
             ],
-            outbound_rules=[
-                *(digitalocean.FirewallOutboundRuleArgs(
-                    protocol=protocol, port_range=port, destination_addresses=ANYWHERE)
-                  for protocol, port, _ in EGRESS),
-                digitalocean.FirewallOutboundRuleArgs(
-                    protocol="icmp", destination_addresses=ANYWHERE),
-                digitalocean.FirewallOutboundRuleArgs(
-                    protocol="tcp", port_range="1-65535",
-                    destination_addresses=[args.vpc_ip_range]),
-                digitalocean.FirewallOutboundRuleArgs(
-                    protocol="udp", port_range="1-65535",
-                    destination_addresses=[args.vpc_ip_range]),
-            ],
+            outbound_rules=egress_rules(args.vpc_ip_range, mongodb=True),
             opts=child,
         )
 

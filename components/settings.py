@@ -144,10 +144,6 @@ class StackSettings:
     delivery: DeliverySettings
 
     @property
-    def is_production(self) -> bool:
-        return self.environment == "Production"
-
-    @property
     def name_prefix(self) -> str:
         """Prefix of cloud-side names, unique per stack in one account."""
         return f"matra-{self.stack}"
@@ -374,6 +370,9 @@ def load(config: Optional[pulumi.Config] = None, stack: Optional[str] = None) ->
         r.fail("dropletCount", r.raw("dropletCount"),
                "1 when matra-infra:loadBalancer is false (without a load balancer the "
                "reserved IP fronts a single droplet)")
+    if environment == "Production" and protect_data is False:
+        r.fail("protectData", r.raw("protectData"), "true when matra-infra:environment is "
+               "Production (Pulumi protect and Atlas termination protection on the data)")
     if (api_hostname and dns_zone and api_hostname != dns_zone
             and not api_hostname.endswith("." + dns_zone)):
         r.fail("apiHostname", api_hostname,
@@ -476,9 +475,12 @@ def _delivery(r: _Reader, config: pulumi.Config) -> Optional[DeliverySettings]:
 
 
 def _env_key(line: str) -> Optional[str]:
-    key, sep, _ = line.partition("=")
+    """The KEY of a KEY=value line, or None if it is not one (a line break in the value
+    would smuggle a second setting into the .env)."""
+    key, sep, value = line.partition("=")
     key = key.strip()
-    if not sep or not _ENV_KEY.match(key) or key in RESERVED_ENV_KEYS:
+    if (not sep or not _ENV_KEY.match(key) or key in RESERVED_ENV_KEYS
+            or "\n" in value or "\r" in value):
         return None
     return key
 

@@ -56,6 +56,10 @@ def test_droplet_mode_firewall_admits_6379_only_from_the_fleet_tag():
     assert inbound["6379"]["sourceTags"] == ["matra-test-api"]
     assert "sourceAddresses" not in inbound["6379"]
     assert inbound["22"]["sourceAddresses"] == ["198.51.100.0/24"]
+    to_world = {(r["protocol"], r.get("portRange")) for r in firewall["outboundRules"]
+                if r["destinationAddresses"] == ["0.0.0.0/0", "::/0"]}
+    assert to_world == {("udp", "53"), ("tcp", "53"), ("udp", "123"), ("tcp", "80"),
+                        ("tcp", "443"), ("icmp", None)}
     droplet = result.one(DROPLET)
     assert droplet.inputs["vpcUuid"] == "vpc-1"
     assert droplet.inputs["size"] == "s-1vcpu-1gb"

@@ -158,6 +158,12 @@ MISTAKES = [
     ("dev", {"appEnv": ["MONGODB_URI=mongodb://elsewhere"]}, (),
      "matra-infra:appEnv: 'MONGODB_URI=mongodb://elsewhere' is not allowed; expected each item "
      "to be a KEY=value line (KEY in upper case, not MONGODB_URI or REDIS_URL", []),
+    ("prod", {"appEnv": ["FOO=bar\nMONGODB_URI=mongodb://evil"]}, (),
+     "matra-infra:appEnv: 'FOO=bar\\nMONGODB_URI=mongodb://evil' is not allowed; expected each "
+     "item to be a KEY=value line", []),
+    ("prod", {"protectData": False}, (),
+     "matra-infra:protectData: 'false' is not allowed; expected true when "
+     "matra-infra:environment is Production", []),
     ("prod", {"dropletcount": 4}, (),
      "matra-infra:dropletcount: unknown key; did you mean matra-infra:dropletCount? expected "
      "one of the keys declared in Pulumi.yaml", []),

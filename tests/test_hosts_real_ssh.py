@@ -86,7 +86,8 @@ def test_certbot_dns01_token_lands_in_a_root_only_file_idempotently(host):
     paths = ("/etc/letsencrypt/digitalocean.ini",
              "/etc/letsencrypt/renewal-hooks/deploy/matra-reload-nginx",
              "/etc/nginx/sites-available/matra-tls")
-    host.ssh(certbot("dns-01"), TOKEN + "\n")
+    result = host.ssh(certbot("dns-01"), TOKEN + "\n")
+    assert result.returncode == 0, result.stderr
     first = host.snapshot(*paths)
     result = host.ssh(certbot("dns-01"), TOKEN + "\n")
     assert result.returncode == 0, result.stderr

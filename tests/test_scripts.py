@@ -1,10 +1,14 @@
-"""Every shell script in the repository passes shellcheck."""
+"""Every shell script in the repository passes shellcheck: the files as they are, and
+each script template (components/templates/*.sh.j2) rendered the way the program
+renders it, for every variant."""
 
 import shutil
 import subprocess
 
 import pytest
 
+from components.hosts import certbot_script, delivery_script
+from components.rendering import TEMPLATE_DIR, render
 from harness import ROOT
 
 SCRIPTS = sorted([ROOT / ".ci" / "run", *ROOT.glob("**/*.sh")],
@@ -19,6 +23,36 @@ def test_shellcheck(script):
     result = subprocess.run([shellcheck, "--external-sources", str(script)],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+RENDERED = {
+    "certbot-setup dns-01": lambda: certbot_script(
+        hostname="api.matra.io", email="ops@matra.io",
+        acme_directory_url="https://acme-v02.api.letsencrypt.org/directory",
+        challenge="dns-01", app_port=8080),
+    "certbot-setup http-01": lambda: certbot_script(
+        hostname="api.dev.matra.io", email="ops@matra.io",
+        acme_directory_url="https://acme-staging-v02.api.letsencrypt.org/directory",
+        challenge="http-01", app_port=8080),
+    "deliver-file .env": lambda: delivery_script(
+        dest="/opt/matra/.env", mode="0600", owner="deploy", dir_mode="0750"),
+    "redis-configure": lambda: render("redis-configure.sh.j2", private_ip="10.10.0.5"),
+}
+
+
+def test_every_script_template_is_rendered_here():
+    templates = {p.name for p in TEMPLATE_DIR.glob("*.sh.j2")}
+    covered = {name.split()[0] + ".sh.j2" for name in RENDERED}
+    assert templates == covered
+
+
+@pytest.mark.parametrize("name", sorted(RENDERED))
+def test_rendered_script_passes_shellcheck(name, tmp_path):
+    script = tmp_path / "script.sh"
+    script.write_text(RENDERED[name]())
+    result = subprocess.run(["shellcheck", "--shell=sh", str(script)], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout
 
 
 def test_shellcheck_catches_a_broken_script(tmp_path):

@@ -106,7 +106,8 @@ def test_removing_the_firewall_fires():
 
 
 def test_unprotected_prod_data_fires():
-    found = fired("prod", stack_resources("prod", overrides={"protectData": False}))
+    found = fired("prod", stack_resources("prod", overrides={"protectData": False,
+                                                             "environment": "Staging"}))
     assert names(found) == {"pulumi-protect-database-resources",
                             "mongodbatlas-cluster-termination-protection"}
 
