@@ -101,7 +101,7 @@ def test_certbot_dns01_token_lands_in_a_root_only_file_idempotently(host):
     site = host.read("/etc/nginx/sites-available/matra-tls")
     assert host.stat("/etc/nginx/sites-available/matra-tls") == "644 root root"
     assert "server_name api.matra.io;" in site
-    assert "ssl_certificate /etc/letsencrypt/live/matra-api/fullchain.pem;" in site
+    assert "ssl_certificate /etc/letsencrypt/live/api.matra.io/fullchain.pem;" in site
     assert "proxy_pass http://127.0.0.1:8080;" in site
     assert "proxy_set_header Host $host;" in site
     # No certificate yet, so the TLS site is not enabled (nginx -t would fail).
@@ -168,22 +168,67 @@ def test_certbot_gets_a_certificate_and_nginx_serves_it(acme_host):
                             app_port=8080)
     first = host.ssh(script)
     assert first.returncode == 0, first.stdout + first.stderr
-    serial = host.ssh("sudo openssl x509 -noout -serial -in "
-                      "/etc/letsencrypt/live/matra-api/cert.pem").stdout
+    serial = _serial(host, "api.matra.io")
 
-    root = host.work / "pebble-root.pem"
-    root.write_text(acme.root_certificate(host))
-    https = host.netns_exec("curl", "-sS", "--cacert", str(root), "--resolve",
-                            "api.matra.io:443:127.0.0.1", "https://api.matra.io/healthz")
+    https = _https_health(host, acme, "api.matra.io")
     assert https.returncode == 0 and https.stdout == "ok\n", https.stderr
 
     second = host.ssh(script)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "not yet due for renewal" in second.stdout + second.stderr
-    assert host.ssh("sudo openssl x509 -noout -serial -in "
-                    "/etc/letsencrypt/live/matra-api/cert.pem").stdout == serial
-    renewal = host.read("/etc/letsencrypt/renewal/matra-api.conf")
+    assert _serial(host, "api.matra.io") == serial
+    renewal = host.read("/etc/letsencrypt/renewal/api.matra.io.conf")
     assert "server = https://localhost:14000/dir" in renewal
     assert "authenticator = webroot" in renewal
-    assert host.stat("/etc/letsencrypt/live/matra-api/privkey.pem").endswith("root root")
+    assert host.stat("/etc/letsencrypt/live/api.matra.io/privkey.pem").endswith("root root")
     assert host.ssh("test -L /etc/nginx/sites-enabled/matra-tls").returncode == 0
+
+
+def _serial(host, name):
+    result = host.ssh(f"sudo openssl x509 -noout -serial -in /etc/letsencrypt/live/{name}/cert.pem")
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def _https_health(host, acme, name):
+    root = host.work / "pebble-root.pem"
+    root.write_text(acme.root_certificate(host))
+    return host.netns_exec("curl", "-sS", "--cacert", str(root), "--resolve",
+                           f"{name}:443:127.0.0.1", f"https://{name}/healthz")
+
+
+def test_a_new_acme_directory_replaces_the_certificate(acme_host):
+    """The stack moving from one ACME directory to another (staging -> production)
+    re-runs the command (a trigger) and must not keep the old directory's certificate."""
+    host, acme = acme_host
+    if not host.ssh("sudo test -e /etc/nginx/sites-enabled/matra").returncode == 0:
+        _cloud_init_nginx(host)
+    first = host.ssh(certbot_script(hostname="api.matra.io", email="ops@matra.io",
+                                    acme_directory_url=acme.directory_url,
+                                    challenge="http-01", app_port=8080))
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = _serial(host, "api.matra.io")
+    # The same Pebble under another directory URL is, to certbot, another ACME server.
+    other = acme.directory_url.replace("localhost", "127.0.0.1")
+    result = host.ssh(certbot_script(hostname="api.matra.io", email="ops@matra.io",
+                                     acme_directory_url=other, challenge="http-01",
+                                     app_port=8080))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _serial(host, "api.matra.io") != before
+    assert f"server = {other}" in host.read("/etc/letsencrypt/renewal/api.matra.io.conf")
+    assert _https_health(host, acme, "api.matra.io").stdout == "ok\n"
+
+
+def test_a_new_hostname_gets_its_own_certificate_and_site(acme_host):
+    host, acme = acme_host
+    if not host.ssh("sudo test -e /etc/nginx/sites-enabled/matra").returncode == 0:
+        _cloud_init_nginx(host)
+    result = host.ssh(certbot_script(hostname="api2.matra.io", email="ops@matra.io",
+                                     acme_directory_url=acme.directory_url,
+                                     challenge="http-01", app_port=8080))
+    assert result.returncode == 0, result.stdout + result.stderr
+    site = host.read("/etc/nginx/sites-available/matra-tls")
+    assert "server_name api2.matra.io;" in site
+    assert "/etc/letsencrypt/live/api2.matra.io/fullchain.pem" in site
+    https = _https_health(host, acme, "api2.matra.io")
+    assert https.returncode == 0 and https.stdout == "ok\n", https.stderr
