@@ -4,12 +4,13 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 
 from components import (
-    AccessEntry, ApiLoadBalancer, ApiLoadBalancerArgs, AtlasCluster, AtlasClusterArgs,
+    AccessEntry, AdminKeys, AdminKeysArgs, ApiLoadBalancer, ApiLoadBalancerArgs, AtlasCluster, AtlasClusterArgs,
     CertbotSetup, CertbotSetupArgs, DropletFleet, DropletFleetArgs, Host, HostDelivery,
     HostDeliveryArgs, HostSetup, Network, NetworkArgs, RedisNode, RedisNodeArgs, SshAccess,
     SshAccessArgs, SshAccount, SshLogin,
 )
 from components.hosts import env_file
+from components.settings import ADMIN_USER
 from components import settings as stack_settings
 
 # Everything is validated here, before the first resource is registered.
@@ -33,6 +34,7 @@ access = SshAccess("ssh", SshAccessArgs(
     operator_public_keys=settings.ssh_public_keys,
     supplied_public_key=supplied.public_key if supplied else None,
     supplied_private_key=supplied.private_key if supplied else None,
+    deploy_public_key=settings.deploy_public_key,
 ))
 
 load_balancer = None
@@ -58,8 +60,10 @@ fleet = DropletFleet("api", DropletFleetArgs(
     extra_tags=["matra", f"env:{settings.stack}", "role:api"],
     ssh_key_ids=access.ssh_key_ids,
     host=HostSetup(
+        admin_user=ADMIN_USER,
+        admin_key=access.automation_public_key,
         deploy_user=settings.deploy_user,
-        authorized_keys=access.authorized_keys,
+        deploy_key=access.deploy_public_key,
         app_port=settings.app_port,
         health_path=settings.health_path,
         server_name=settings.api_hostname,
@@ -101,8 +105,8 @@ atlas = AtlasCluster("atlas", AtlasClusterArgs(
     protect=settings.protect_data,
 ))
 
-# The automation key logs in as the deploy user wherever the program works over SSH.
-account = SshAccount(user=settings.deploy_user, private_key=access.automation_private_key)
+# Wherever the program works over SSH, the automation key logs in as the ops user.
+account = SshAccount(user=ADMIN_USER, private_key=access.automation_private_key)
 
 cache = RedisNode("cache", RedisNodeArgs(
     name=f"{prefix}-cache",
@@ -115,7 +119,7 @@ cache = RedisNode("cache", RedisNodeArgs(
     image=settings.droplet_image,
     login=SshLogin(
         account=account,
-        authorized_keys=access.authorized_keys,
+        public_key=access.automation_public_key,
         ssh_key_ids=access.ssh_key_ids,
         admin_ssh_sources=settings.admin_ssh_sources,
     ),
@@ -141,11 +145,19 @@ delivery = settings.delivery
 HostDelivery("delivery", HostDeliveryArgs(
     hosts=hosts,
     account=account,
+    deploy_user=settings.deploy_user,
     registry_name=delivery.registry_name,
     env_file=pulumi.Output.all(atlas.connection_string, cache.url,
                                delivery.app_secret_env or "").apply(
         lambda parts: env_file(mongodb_uri=parts[0], redis_url=parts[1],
                                plain=delivery.app_env, secret_lines=parts[2])),
+))
+
+# Operators' keys for the ops user, on every droplet the program reaches over SSH.
+AdminKeys("operator-keys", AdminKeysArgs(
+    hosts=[*hosts, *cache.ssh_hosts],
+    account=account,
+    keys=access.admin_authorized_keys,
 ))
 
 digitalocean.Project(
@@ -175,4 +187,7 @@ pulumi.export("mongodbUri", atlas.connection_string)
 pulumi.export("redisHost", cache.host)
 pulumi.export("redisUrl", cache.url)
 pulumi.export("automationSshPublicKey", access.automation_public_key)
-pulumi.export("automationSshPrivateKey", access.automation_private_key)
+pulumi.export("deploySshPublicKey", access.deploy_public_key)
+if access.deploy_private_key is not None:
+    # For the deploy job's secret store; the automation key itself is never exported.
+    pulumi.export("deploySshPrivateKey", access.deploy_private_key)

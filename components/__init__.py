@@ -5,14 +5,15 @@ from .atlas import AccessEntry, AtlasCluster, AtlasClusterArgs
 from .cache import RedisNode, RedisNodeArgs, SshLogin
 from .fleet import DropletFleet, DropletFleetArgs, HostSetup
 from .hosts import (
-    CertbotSetup, CertbotSetupArgs, Host, HostDelivery, HostDeliveryArgs, SshAccount,
+    AdminKeys, AdminKeysArgs, CertbotSetup, CertbotSetupArgs, Host, HostDelivery,
+    HostDeliveryArgs, SshAccount,
 )
 from .loadbalancer import ApiLoadBalancer, ApiLoadBalancerArgs
 from .network import Network, NetworkArgs
 
 __all__ = [
     "AccessEntry", "AtlasCluster", "AtlasClusterArgs", "RedisNode", "RedisNodeArgs",
-    "SshLogin", "CertbotSetup", "CertbotSetupArgs", "Host", "HostDelivery",
+    "SshLogin", "AdminKeys", "AdminKeysArgs", "CertbotSetup", "CertbotSetupArgs", "Host", "HostDelivery",
     "HostDeliveryArgs", "SshAccount", "ApiLoadBalancer", "ApiLoadBalancerArgs", "DropletFleet", "DropletFleetArgs",
     "HostSetup", "Network", "NetworkArgs", "SshAccess", "SshAccessArgs",
 ]

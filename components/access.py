@@ -1,4 +1,5 @@
-"""SSH access: the automation key pair and the authorized keys the hosts accept."""
+"""SSH access: the automation key pair (Pulumi's way onto the hosts, as the ops user),
+the deploy job's key pair, and the operators' keys."""
 
 from __future__ import annotations
 
@@ -16,13 +17,16 @@ class SshAccessArgs:
     key_name: pulumi.Input[str]
     """Account-unique name of the automation key in DigitalOcean."""
     operator_public_keys: Sequence[str] = field(default_factory=tuple)
-    """Operators' own OpenSSH public keys (added to the deploy user, not to the account:
-    DigitalOcean refuses the same public key twice in one account, and every stack
-    would add it again)."""
+    """Operators' own OpenSSH public keys, for the ops user. They reach the hosts over
+    SSH, not through the account: DigitalOcean refuses the same public key twice in one
+    account (every stack would add it again), and not through user data (a change there
+    replaces the droplet)."""
     supplied_public_key: Optional[str] = None
     """Public half of an operator-supplied automation key; None generates a pair."""
     supplied_private_key: Optional[pulumi.Input[str]] = None
     """Secret private half of the supplied key."""
+    deploy_public_key: Optional[str] = None
+    """The deploy job's own public key; None generates a pair for it."""
 
 
 class SshAccess(pulumi.ComponentResource):
@@ -33,8 +37,12 @@ class SshAccess(pulumi.ComponentResource):
     ssh_key_ids: list[pulumi.Output[str]]
     """DigitalOcean SSH key ids to put on droplets (a list of known length, so a
     preview and the policy pack can see that droplets carry a key)."""
-    authorized_keys: pulumi.Output[list[str]]
-    """Every public key the deploy user accepts: the operators' and the automation key."""
+    admin_authorized_keys: pulumi.Output[list[str]]
+    """Every key the ops user accepts: the automation key first, then the operators'."""
+    deploy_public_key: pulumi.Output[str]
+    """The deploy job's public key."""
+    deploy_private_key: Optional[pulumi.Output[str]]
+    """The generated deploy key's private half (a secret), or None when supplied."""
 
     def __init__(self, name: str, args: SshAccessArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -43,13 +51,17 @@ class SshAccess(pulumi.ComponentResource):
 
         if (args.supplied_public_key is None) != (args.supplied_private_key is None):
             raise ValueError("SshAccessArgs: supply both halves of the automation key or neither")
-        if args.supplied_public_key is not None:
-            public_key: pulumi.Output[str] = pulumi.Output.from_input(args.supplied_public_key)
+        if args.supplied_public_key is not None and args.supplied_private_key is not None:
+            public_key = pulumi.Output.from_input(args.supplied_public_key)
             private_key = pulumi.Output.secret(args.supplied_private_key)
         else:
-            pair = tls.PrivateKey(f"{name}-automation", algorithm="ED25519", opts=child)
-            public_key = pair.public_key_openssh.apply(str.strip)
-            private_key = pulumi.Output.secret(pair.private_key_openssh)
+            public_key, private_key = self._pair(f"{name}-automation", child)
+
+        if args.deploy_public_key is not None:
+            self.deploy_public_key = pulumi.Output.from_input(args.deploy_public_key)
+            self.deploy_private_key = None
+        else:
+            self.deploy_public_key, self.deploy_private_key = self._pair(f"{name}-deploy", child)
 
         do_key = digitalocean.SshKey(f"{name}-automation", name=args.key_name,
                                      public_key=public_key, opts=child)
@@ -58,10 +70,18 @@ class SshAccess(pulumi.ComponentResource):
         self.automation_private_key = private_key
         self.ssh_key_ids = [do_key.id]
         operators = [key.strip() for key in args.operator_public_keys]
-        self.authorized_keys = public_key.apply(lambda key: [*operators, key])
+        self.admin_authorized_keys = public_key.apply(lambda key: [key, *operators])
         self.register_outputs({
             "automation_public_key": self.automation_public_key,
             "automation_private_key": self.automation_private_key,
-            "ssh_key_ids": self.ssh_key_ids,
-            "authorized_keys": self.authorized_keys,
+            "admin_authorized_keys": self.admin_authorized_keys,
+            "deploy_public_key": self.deploy_public_key,
         })
+
+    @staticmethod
+    def _pair(name: str, opts: pulumi.ResourceOptions
+              ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """A generated ed25519 pair: (public OpenSSH line, secret private key)."""
+        pair = tls.PrivateKey(name, algorithm="ED25519", opts=opts)
+        public = pair.public_key_openssh.apply(lambda key: key.strip())
+        return public, pulumi.Output.secret(pair.private_key_openssh)

@@ -27,8 +27,10 @@ class SshLogin:
     from where."""
 
     account: SshAccount
-    authorized_keys: pulumi.Input[Sequence[str]]
-    ssh_key_ids: pulumi.Input[Sequence[str]]
+    """The admin (ops) user and the automation key's secret private half."""
+    public_key: pulumi.Input[str]
+    """The automation key's public half, for that user in cloud-init."""
+    ssh_key_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     admin_ssh_sources: Sequence[str]
 
 
@@ -59,6 +61,8 @@ class RedisNode(pulumi.ComponentResource):
     """redis:// or rediss:// URL with the password (a secret)."""
     urns: pulumi.Output[list[str]]
     """DigitalOcean URNs for the stack's DigitalOcean project."""
+    ssh_hosts: list[Host]
+    """Droplets of the cache that the program reaches over SSH (none when managed)."""
 
     def __init__(self, name: str, args: RedisNodeArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -93,6 +97,7 @@ class RedisNode(pulumi.ComponentResource):
         self.host = cluster.private_host
         self.url = pulumi.Output.secret(cluster.private_uri)
         self.urns = pulumi.Output.all(cluster.cluster_urn).apply(list)
+        self.ssh_hosts = []
 
     def _droplet(self, name: str, args: RedisNodeArgs) -> None:
         login = args.login
@@ -113,9 +118,8 @@ class RedisNode(pulumi.ComponentResource):
             outbound_rules=egress_rules(args.vpc_ip_range, mongodb=False),
             opts=child,
         )
-        user_data = pulumi.Output.all(login.authorized_keys, args.vpc_ip_range).apply(
-            lambda parts: cache_user_data(deploy_user=login.account.user,
-                                          authorized_keys=parts[0],
+        user_data = pulumi.Output.all(login.public_key, args.vpc_ip_range).apply(
+            lambda parts: cache_user_data(admin_user=login.account.user, admin_key=parts[0],
                                           vpc_ip_range=parts[1]))
         droplet = digitalocean.Droplet(
             f"{name}-droplet",
@@ -129,16 +133,16 @@ class RedisNode(pulumi.ComponentResource):
             monitoring=True,
             droplet_agent=True,
             user_data=user_data,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["userData"],
-                                        depends_on=[firewall]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[firewall]),
         )
         password = random.RandomPassword(f"{name}-password", length=40, special=False,
                                          opts=child)
         private_ip = droplet.ipv4_address_private
+        host = Host(name=name, address=droplet.ipv4_address, droplet_id=droplet.id)
+        self.ssh_hosts = [host]
         configure = command.remote.Command(
             f"{name}-configure",
-            connection=login.account.connection(
-                Host(name=args.name, address=droplet.ipv4_address, droplet_id=droplet.id)),
+            connection=login.account.connection(host),
             create=private_ip.apply(lambda ip: render(CONFIGURE_SCRIPT, private_ip=ip)),
             # The password travels on stdin: never on a command line, never in user data.
             stdin=password.result,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import yaml
 
 from .rendering import render
@@ -19,23 +17,23 @@ def _checked(name: str, document: str) -> str:
     return document
 
 
-def api_user_data(*, deploy_user: str, authorized_keys: Sequence[str], app_port: int,
-                  health_path: str, server_name: str) -> str:
+def api_user_data(*, admin_user: str, admin_key: str, deploy_user: str, deploy_key: str,
+                  app_port: int, health_path: str, server_name: str) -> str:
     """The #cloud-config document for an API droplet.
 
-    Only public material goes in (user names, public keys, ports, paths): user data
-    is readable on the droplet's metadata endpoint and a change to it replaces the
-    droplet.
+    Only public material goes in (user names, the admin user's automation key, the
+    deploy job's key, ports, paths): user data is readable on the droplet's metadata
+    endpoint and a change to it replaces the droplet. Operators' keys come over SSH.
     """
     return _checked(API_TEMPLATE, render(
-        API_TEMPLATE, deploy_user=deploy_user, authorized_keys=list(authorized_keys),
-        app_port=app_port, health_path=health_path, server_name=server_name))
+        API_TEMPLATE, admin_user=admin_user, admin_key=admin_key, deploy_user=deploy_user,
+        deploy_key=deploy_key, app_port=app_port, health_path=health_path,
+        server_name=server_name))
 
 
-def cache_user_data(*, deploy_user: str, authorized_keys: Sequence[str],
-                    vpc_ip_range: str) -> str:
+def cache_user_data(*, admin_user: str, admin_key: str, vpc_ip_range: str) -> str:
     """The #cloud-config document for the cache droplet (no password: that comes over
     SSH on stdin)."""
     return _checked(CACHE_TEMPLATE, render(
-        CACHE_TEMPLATE, deploy_user=deploy_user, authorized_keys=list(authorized_keys),
+        CACHE_TEMPLATE, admin_user=admin_user, admin_key=admin_key,
         vpc_ip_range=vpc_ip_range))

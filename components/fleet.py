@@ -53,8 +53,12 @@ def egress_rules(vpc_ip_range: pulumi.Input[str], *, mongodb: bool
 class HostSetup:
     """What cloud-init sets up on each API droplet (public values only)."""
 
+    admin_user: str
+    admin_key: pulumi.Input[str]
+    """The automation public key, for the admin (ops) user."""
     deploy_user: str
-    authorized_keys: pulumi.Input[Sequence[str]]
+    deploy_key: pulumi.Input[str]
+    """The deploy job's public key, for the deploy user."""
     app_port: int
     health_path: str
     server_name: str
@@ -122,8 +126,9 @@ class DropletFleet(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         host = args.host
-        user_data = pulumi.Output.from_input(host.authorized_keys).apply(
-            lambda keys: api_user_data(deploy_user=host.deploy_user, authorized_keys=keys,
+        user_data = pulumi.Output.all(host.admin_key, host.deploy_key).apply(
+            lambda keys: api_user_data(admin_user=host.admin_user, admin_key=keys[0],
+                                       deploy_user=host.deploy_user, deploy_key=keys[1],
                                        app_port=host.app_port, health_path=host.health_path,
                                        server_name=host.server_name))
         tags = [args.fleet_tag, *args.extra_tags]
@@ -164,13 +169,12 @@ class DropletFleet(pulumi.ComponentResource):
                 backups=args.backup_policy is not None,
                 backup_policy=backup_policy,
                 user_data=user_data,
-                # cloud-init runs once, at first boot: a new template or key list only
-                # matters for new droplets, so it must not replace running ones. Roll a
-                # template change out with `pulumi up --replace <urn>`, one at a time.
-                # The firewall (selecting by the fleet tag) exists first, so no droplet
-                # ever boots unguarded.
-                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["userData"],
-                                            depends_on=[firewall]),
+                # User data holds only what is stable for the stack's life (users, the
+                # automation and deploy keys, the template); changing it replaces the
+                # droplet, and the preview says so. Operators' keys and everything
+                # secret arrive over SSH instead. The firewall (selecting by the fleet
+                # tag) exists first, so no droplet ever boots unguarded.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[firewall]),
             )
             for index in range(args.count)
         ]

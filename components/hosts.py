@@ -111,6 +111,8 @@ class CertbotSetup(pulumi.ComponentResource):
 class HostDeliveryArgs:
     hosts: Sequence[Host]
     account: SshAccount
+    deploy_user: str
+    """Owner of the delivered files: the user the app's deploy job runs docker as."""
     registry_name: str
     env_file: pulumi.Input[str]
     """Content of /opt/matra/.env (a secret: it holds the connection strings)."""
@@ -124,7 +126,7 @@ class HostDelivery(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("matra:index:HostDelivery", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        user = args.account.user
+        user = args.deploy_user
         credentials = digitalocean.ContainerRegistryDockerCredentials(
             f"{name}-registry-credentials", registry_name=args.registry_name, write=False,
             opts=child)
@@ -147,6 +149,39 @@ class HostDelivery(pulumi.ComponentResource):
         self.register_outputs({})
 
 
+@dataclass
+class AdminKeysArgs:
+    hosts: Sequence[Host]
+    account: SshAccount
+    """The admin (ops) user whose authorized_keys this writes, and the automation key."""
+    keys: pulumi.Input[Sequence[str]]
+    """Every key the admin user accepts; the automation key must be among them."""
+
+
+class AdminKeys(pulumi.ComponentResource):
+    """The admin user's authorized_keys on each host, delivered over SSH: adding or
+    removing an operator's key rewrites the file and replaces no droplet."""
+
+    commands: list[command.remote.Command]
+
+    def __init__(self, name: str, args: AdminKeysArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("matra:index:AdminKeys", name, None, opts)
+        user = args.account.user
+        script = delivery_script(dest=f"/home/{user}/.ssh/authorized_keys", mode="0600",
+                                 owner=user, dir_mode="0700")
+        content = pulumi.Output.from_input(args.keys).apply(
+            lambda keys: "".join(f"{key}\n" for key in keys))
+        self.commands = [
+            command.remote.Command(
+                f"{name}-{host.name}", connection=args.account.connection(host),
+                create=script, stdin=content, triggers=[host.droplet_id],
+                opts=pulumi.ResourceOptions(parent=self))
+            for host in args.hosts
+        ]
+        self.register_outputs({})
+
+
 def env_file(*, mongodb_uri: str, redis_url: str, plain: Sequence[tuple[str, str]] = (),
              secret_lines: str = "") -> str:
     """The app's .env: connection strings first, then the stack's settings."""
@@ -157,5 +192,6 @@ def env_file(*, mongodb_uri: str, redis_url: str, plain: Sequence[tuple[str, str
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["CertbotSetup", "CertbotSetupArgs", "Host", "HostDelivery", "HostDeliveryArgs",
-           "SshAccount", "certbot_script", "delivery_script", "env_file"]
+__all__ = ["AdminKeys", "AdminKeysArgs", "CertbotSetup", "CertbotSetupArgs", "Host",
+           "HostDelivery", "HostDeliveryArgs", "SshAccount", "certbot_script",
+           "delivery_script", "env_file"]

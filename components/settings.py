@@ -27,6 +27,9 @@ BACKUP_PLANS = ("weekly", "daily")
 WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 BACKUP_HOURS = (0, 4, 8, 12, 16, 20)
 MAX_DROPLETS = 50
+ADMIN_USER = "ops"
+"""The administration user on every host: Pulumi's automation key and the operators'
+keys log in as it, with passwordless sudo. The app's deploy job uses deployUser."""
 
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _UNIX_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -129,6 +132,8 @@ class StackSettings:
     admin_ssh_sources: tuple[str, ...]
     ssh_public_keys: tuple[str, ...]
     automation_key: Optional[AutomationKey]
+    deploy_public_key: Optional[str]
+    """The deploy job's own public key; None generates a pair for it."""
     deploy_user: str
     app_port: int
     health_path: str
@@ -344,7 +349,12 @@ def load(config: Optional[pulumi.Config] = None, stack: Optional[str] = None) ->
 
     deploy_user = r.string(
         "deployUser", "a Linux user name (lower case, starts with a letter or _, at most "
-        "32 characters, not root)", lambda v: bool(_UNIX_USER.match(v)) and v != "root")
+        f"32 characters, not root or {ADMIN_USER})",
+        lambda v: bool(_UNIX_USER.match(v)) and v not in ("root", ADMIN_USER))
+    deploy_public_key = r.string(
+        "deploySshPublicKey", "the deploy job's OpenSSH public key line (ssh-ed25519 "
+        "AAAA...), or unset to let the program generate the pair", is_ssh_public_key,
+        required=False)
     app_port = r.integer("appPort", 1024, 65535)
     health_path = r.string("healthPath", "an absolute URL path such as /healthz",
                            lambda v: bool(_HEALTH_PATH.match(v)))
@@ -395,6 +405,7 @@ def load(config: Optional[pulumi.Config] = None, stack: Optional[str] = None) ->
         admin_ssh_sources=admin_ssh_sources,  # type: ignore[arg-type]
         ssh_public_keys=ssh_public_keys,  # type: ignore[arg-type]
         automation_key=automation_key,
+        deploy_public_key=deploy_public_key,
         deploy_user=deploy_user,  # type: ignore[arg-type]
         app_port=app_port,  # type: ignore[arg-type]
         health_path=health_path,  # type: ignore[arg-type]

@@ -62,6 +62,15 @@ def fake_id(*parts: str) -> str:
     return str(int(hashlib.sha256("/".join(parts).encode()).hexdigest()[:8], 16))
 
 
+def mock_private_key(name: str) -> str:
+    """The private key the mocks generate for the tls.PrivateKey named ``name``."""
+    body = f"b3BlbnNzaC1rZXktdjE{fake_id('tls:index/privateKey:PrivateKey', name)}"
+    return f"-----BEGIN OPENSSH PRIVATE KEY-----\n{body}\n-----END OPENSSH PRIVATE KEY-----\n"
+
+
+GENERATED_KEYS = ("ssh-automation", "ssh-deploy")
+
+
 class MatraMocks(pulumi.runtime.Mocks):
     """Echo inputs back as state and fill in what the provider would compute.
 
@@ -95,9 +104,7 @@ class MatraMocks(pulumi.runtime.Mocks):
         elif t == "tls:index/privateKey:PrivateKey":
             state.update(
                 publicKeyOpenssh=f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA{rid} generated\n",
-                privateKeyOpenssh=pulumi.Output.secret(
-                    f"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE{rid}\n"
-                    "-----END OPENSSH PRIVATE KEY-----\n"))
+                privateKeyOpenssh=pulumi.Output.secret(mock_private_key(args.name)))
         elif t == "mongodbatlas:index/advancedCluster:AdvancedCluster":
             state["connectionStrings"] = {
                 "standardSrv": f"mongodb+srv://{state['name']}.ab1cd.mongodb.net"}

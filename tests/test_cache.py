@@ -18,8 +18,8 @@ COMMAND = "command:remote:Command"
 
 MANAGED = RedisSettings(mode="managed", size="db-s-1vcpu-2gb", node_count=2, version="8")
 DROPLET_MODE = RedisSettings(mode="droplet", size="s-1vcpu-1gb", node_count=1, version="8")
-LOGIN = SshLogin(account=SshAccount(user="deploy", private_key="AUTOMATION-PRIVATE-KEY"),
-                 authorized_keys=["ssh-ed25519 AAAAC3Nz automation"], ssh_key_ids=["42"],
+LOGIN = SshLogin(account=SshAccount(user="ops", private_key="AUTOMATION-PRIVATE-KEY"),
+                 public_key="ssh-ed25519 AAAAC3Nz automation", ssh_key_ids=["42"],
                  admin_ssh_sources=["198.51.100.0/24"])
 
 
@@ -78,7 +78,7 @@ def test_droplet_mode_password_travels_on_stdin_only():
     droplet = result.one(DROPLET).state
     public, private = droplet["ipv4Address"], droplet["ipv4AddressPrivate"]
     connection = plain(command["connection"])
-    assert connection["user"] == "deploy" and connection["host"] == public
+    assert connection["user"] == "ops" and connection["host"] == public
     assert connection["privateKey"] == "AUTOMATION-PRIVATE-KEY"
     assert is_secret_input(command["connection"])
     assert f"private_ip={private}" in command["create"]

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from harness import STACKS, run_program
+from harness import GENERATED_KEYS, STACKS, mock_private_key, run_program
 
 DROPLET = "digitalocean:index/droplet:Droplet"
 
@@ -62,17 +62,20 @@ def test_docker_compose_shim_keeps_the_seed_deploy_working(user_data):
     assert shim["content"] == '#!/bin/sh\nexec docker compose "$@"\n'
 
 
-def test_deploy_user_and_ssh_hardening(user_data):
+def test_admin_and_deploy_users_and_ssh_hardening(user_data):
     _, document, run = user_data
     config = yaml.safe_load(document)
-    (user,) = config["users"]
-    assert user["name"] == "deploy" and user["lock_passwd"] is True
-    public_key = run.outputs["automationSshPublicKey"].value
-    assert public_key in user["ssh_authorized_keys"]
+    ops, deploy = config["users"]
+    assert ops["name"] == "ops" and ops["sudo"] == "ALL=(ALL) NOPASSWD:ALL"
+    assert ops["ssh_authorized_keys"] == [run.outputs["automationSshPublicKey"].value]
+    assert deploy["name"] == "deploy" and "sudo" not in deploy
+    assert deploy["ssh_authorized_keys"] == [run.outputs["deploySshPublicKey"].value]
+    assert ops["lock_passwd"] is True and deploy["lock_passwd"] is True
     assert config["disable_root"] is True and config["ssh_pwauth"] is False
     sshd = {f["path"]: f for f in config["write_files"]}["/etc/ssh/sshd_config.d/60-matra.conf"]
     assert "PermitRootLogin no" in sshd["content"]
     assert "PasswordAuthentication no" in sshd["content"]
+    assert "AllowUsers ops deploy" in sshd["content"]
     commands = [" ".join(map(str, c)) if isinstance(c, list) else c for c in config["runcmd"]]
     assert "usermod --append --groups docker deploy" in commands
     assert "install -d -m 0750 -o deploy -g deploy /opt/matra" in commands
@@ -99,6 +102,7 @@ def test_nginx_proxies_the_app_and_the_health_path(user_data):
 
 
 def test_no_secret_material_in_user_data(user_data):
-    _, document, run = user_data
+    _, document, _ = user_data
     assert "PRIVATE KEY" not in document
-    assert run.outputs["automationSshPrivateKey"].value.splitlines()[1] not in document
+    for name in GENERATED_KEYS:
+        assert mock_private_key(name).splitlines()[1] not in document

@@ -164,6 +164,11 @@ MISTAKES = [
     ("prod", {"protectData": False}, (),
      "matra-infra:protectData: 'false' is not allowed; expected true when "
      "matra-infra:environment is Production", []),
+    ("prod", {"deployUser": "ops"}, (),
+     "matra-infra:deployUser: 'ops' is not allowed; expected a Linux user name", ["not root or ops"]),
+    ("prod", {"deploySshPublicKey": "not a key"}, (),
+     "matra-infra:deploySshPublicKey: 'not a key' is not allowed; expected the deploy job's "
+     "OpenSSH public key line", []),
     ("prod", {"dropletcount": 4}, (),
      "matra-infra:dropletcount: unknown key; did you mean matra-infra:dropletCount? expected "
      "one of the keys declared in Pulumi.yaml", []),

@@ -15,7 +15,8 @@ def fleet_args(**changes):
         count=2, name_prefix="matra-test-api", region="fra1", size="s-1vcpu-2gb",
         image="ubuntu-24-04-x64", vpc_uuid="vpc-1", vpc_ip_range="10.9.0.0/20",
         fleet_tag="matra-test-api", ssh_key_ids=["111"],
-        host=HostSetup(deploy_user="deploy", authorized_keys=["ssh-ed25519 AAAAC3Nz op"],
+        host=HostSetup(admin_user="ops", admin_key="ssh-ed25519 AAAAC3Nz automation",
+                       deploy_user="deploy", deploy_key="ssh-ed25519 AAAAC3Nz deployjob",
                        app_port=8080, health_path="/healthz", server_name="api.test.io"),
         admin_ssh_sources=["198.51.100.0/24"], extra_tags=["matra", "role:api"],
     )
@@ -55,7 +56,7 @@ def test_droplet_details():
         assert droplet.inputs["monitoring"] is True
         assert droplet.inputs["backups"] is False
         assert droplet.inputs["tags"] == ["matra-test-api", "matra", "role:api"]
-        assert droplet.ignore_changes == ["userData"]
+        assert droplet.ignore_changes == []
         # The firewall exists before any droplet boots.
         assert result.one(FIREWALL).urn in droplet.dependencies
         assert droplet.parent.endswith("::api")
@@ -113,7 +114,8 @@ def test_user_data_is_the_rendered_template_with_the_keys():
     for droplet in result.of_type(DROPLET):
         user_data = droplet.inputs["userData"]
         assert user_data.startswith("#cloud-config\n")
-        assert '"ssh-ed25519 AAAAC3Nz op"' in user_data
+        assert '"ssh-ed25519 AAAAC3Nz automation"' in user_data
+        assert '"ssh-ed25519 AAAAC3Nz deployjob"' in user_data
         assert "proxy_pass http://127.0.0.1:8080;" in user_data
 
 

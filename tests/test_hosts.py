@@ -4,7 +4,9 @@ and connection, secrets only on stdin, dns-01 in prod and http-01 in dev."""
 import pytest
 
 from components.hosts import CertbotSetupArgs, Host, SshAccount, env_file
-from harness import fake_id, is_secret_input, plain, run_program
+from harness import (
+    GENERATED_KEYS, fake_id, is_secret_input, mock_private_key, plain, run_program,
+)
 
 COMMAND = "command:remote:Command"
 DROPLET = "digitalocean:index/droplet:Droplet"
@@ -38,10 +40,9 @@ def test_prod_uses_dns01_per_droplet_with_the_token_on_stdin():
             "https://acme-v02.api.letsencrypt.org/directory"]
         connection = command.inputs["connection"]
         assert is_secret_input(connection)
-        assert plain(connection)["user"] == "deploy"
+        assert plain(connection)["user"] == "ops"
         assert plain(connection)["host"] == droplets[f"api-{index}"].state["ipv4Address"]
-        assert plain(connection)["privateKey"] == \
-            program.outputs["automationSshPrivateKey"].value
+        assert plain(connection)["privateKey"] == mock_private_key("ssh-automation")
 
 
 def test_dev_uses_http01_on_its_lone_droplet_with_no_stdin():
@@ -66,6 +67,7 @@ def test_delivery_per_droplet_env_and_registry_credentials():
     for command in delivery:
         assert is_secret_input(command.inputs["stdin"])
         content = plain(command.inputs["stdin"])
+        assert "owner=deploy" in command.inputs["create"]
         if command.name.endswith("-env"):
             assert "dest=/opt/matra/.env" in command.inputs["create"]
             assert content == env_file(mongodb_uri=mongodb, redis_url=redis,
@@ -82,7 +84,7 @@ def test_delivery_per_droplet_env_and_registry_credentials():
 def test_no_secret_appears_in_any_command_string():
     program = prod_with_token(appSecretEnv="SENTRY_DSN=https://key@sentry.io/1")
     secrets = [TOKEN, "https://key@sentry.io/1",
-               program.outputs["automationSshPrivateKey"].value.splitlines()[1],
+               *(mock_private_key(name).splitlines()[1] for name in GENERATED_KEYS),
                program.outputs["mongodbUri"].value, program.outputs["redisUrl"].value,
                "UkVHSVNUUllUT0tFTg=="]
     for command in program.of_type(COMMAND):
@@ -127,3 +129,27 @@ def test_certbot_args_are_validated(change, message):
     args.update(change)
     with pytest.raises(ValueError, match=message):
         CertbotSetupArgs(**args)
+
+
+OPERATOR = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperator alice@laptop"
+
+
+@pytest.mark.parametrize("stack, hosts", [("dev", ["api-0", "cache"]),
+                                          ("prod", ["api-0", "api-1", "api-2"])])
+def test_operator_keys_reach_every_ssh_host_as_the_ops_users_authorized_keys(stack, hosts):
+    program = run_program(stack, overrides={"sshPublicKeys": [OPERATOR]})
+    found = commands(program, "operator-keys")
+    assert [c.name for c in found] == sorted(f"operator-keys-{h}" for h in hosts)
+    automation = program.outputs["automationSshPublicKey"].value
+    for command in found:
+        assert "dest=/home/ops/.ssh/authorized_keys" in command.inputs["create"]
+        assert "owner=ops" in command.inputs["create"]
+        assert plain(command.inputs["stdin"]) == f"{automation}\n{OPERATOR}\n"
+
+
+def test_adding_an_operator_key_replaces_no_droplet():
+    before = run_program("prod")
+    after = run_program("prod", overrides={"sshPublicKeys": [OPERATOR]})
+    changed = {r.name for r in after.registrations
+               if r.inputs != next(b for b in before.registrations if b.urn == r.urn).inputs}
+    assert changed == {"operator-keys-api-0", "operator-keys-api-1", "operator-keys-api-2"}

@@ -39,10 +39,10 @@ def run_twice(host, script, stdin):
     return results
 
 
-def test_host_is_reached_over_ssh_as_the_deploy_user(host):
+def test_host_is_reached_over_ssh_as_the_ops_user(host):
     result = host.ssh("id -un; sudo -n id -un")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["deploy", "root"]
+    assert result.stdout.split() == ["ops", "root"]
 
 
 def test_env_file_delivered_with_mode_and_owner_twice(host):
@@ -54,6 +54,9 @@ def test_env_file_delivered_with_mode_and_owner_twice(host):
     assert host.read("/opt/matra/.env") == ENV
     leftovers = host.ssh("sudo find /opt/matra -name '.delivery.*'")
     assert leftovers.stdout == ""
+    # The deploy job's user reads its .env and cannot become root.
+    as_deploy = host.ssh("cat /opt/matra/.env; sudo -n true", user="deploy")
+    assert as_deploy.stdout == ENV and as_deploy.returncode != 0
 
 
 def test_a_changed_env_replaces_the_file_in_place(host):
@@ -73,6 +76,17 @@ def test_registry_credentials_for_the_deploy_users_docker(host):
     assert host.stat("/home/deploy/.docker/config.json") == "600 deploy deploy"
     assert host.stat("/home/deploy/.docker") == "700 deploy deploy"
     assert host.read("/home/deploy/.docker/config.json") == DOCKER_CONFIG
+
+
+def test_operator_keys_replace_the_ops_users_authorized_keys_and_keep_it_working(host):
+    automation = (host.work / "ops.pub").read_text()
+    keys = automation + "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperator alice@laptop\n"
+    script = delivery_script(dest="/home/ops/.ssh/authorized_keys", mode="0600",
+                             owner="ops", dir_mode="0700")
+    run_twice(host, script, keys)
+    assert host.stat("/home/ops/.ssh/authorized_keys") == "600 ops ops"
+    assert host.read("/home/ops/.ssh/authorized_keys") == keys
+    assert host.ssh("true").returncode == 0  # the automation key still logs in
 
 
 def certbot(challenge):
@@ -141,8 +155,9 @@ def acme_host():
 def _cloud_init_nginx(host):
     """Lay down nginx as the API cloud-init does, start it, and an app on 8080."""
     document = yaml.safe_load(api_user_data(
-        deploy_user="deploy", authorized_keys=["ssh-ed25519 AAAAC3Nz test"], app_port=8080,
-        health_path="/healthz", server_name="api.matra.io"))
+        admin_user="ops", admin_key="ssh-ed25519 AAAAC3Nz test", deploy_user="deploy",
+        deploy_key="ssh-ed25519 AAAAC3Nz deploy", app_port=8080, health_path="/healthz",
+        server_name="api.matra.io"))
     site = next(f for f in document["write_files"]
                 if f["path"] == "/etc/nginx/sites-available/matra")["content"]
     steps = ("sudo install -d -m 0755 /var/www/letsencrypt /opt/app && "

@@ -3,7 +3,7 @@ defaults, against the stack matrix in DESIGN.md and the README."""
 
 import pytest
 
-from harness import STACKS, fake_id, run_program
+from harness import GENERATED_KEYS, STACKS, fake_id, mock_private_key, run_program
 
 DROPLET = "digitalocean:index/droplet:Droplet"
 LB = "digitalocean:index/loadBalancer:LoadBalancer"
@@ -107,7 +107,7 @@ def test_every_component_child_has_a_parent(stack):
     _, run = stack
     top_level = {r.name for r in run.registrations if r.parent.endswith(f"::matra-infra-{stack[0]}")}
     assert top_level == {"network", "ssh", "api", "api-dns", "project", "atlas", "cache", "tls",
-                         "delivery"}
+                         "delivery", "operator-keys"}
 
 
 def test_outputs_the_deploy_job_reads(stack):
@@ -121,16 +121,16 @@ def test_outputs_the_deploy_job_reads(stack):
     assert out["deployTargets"] == [
         {"name": f"matra-{name}-api-{i}", "ip": ip}
         for i, ip in enumerate(out["dropletPublicIpv4s"])]
-    assert out["automationSshPrivateKey"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
-    secrets = {"automationSshPrivateKey", "mongodbUri", "redisUrl"}
+    assert out["deploySshPrivateKey"] == mock_private_key("ssh-deploy")
+    assert "automationSshPrivateKey" not in out
+    secrets = {"deploySshPrivateKey", "mongodbUri", "redisUrl"}
     assert {key for key, value in run.outputs.items() if value.secret} == secrets
 
 
 def test_no_secret_reaches_a_plain_output_or_user_data(stack):
     _, run = stack
-    private_key = run.outputs["automationSshPrivateKey"].value
-    body = private_key.splitlines()[1]
-    secrets = [body, _password(run.outputs["mongodbUri"].value),
+    secrets = [*(mock_private_key(name).splitlines()[1] for name in GENERATED_KEYS),
+               _password(run.outputs["mongodbUri"].value),
                _password(run.outputs["redisUrl"].value)]
     for droplet in run.of_type(DROPLET):
         for secret in secrets:

@@ -2,8 +2,9 @@
 veth pair with real SSH, with a private view of /etc, /opt, /home and /var (overlays in
 its own mount namespace) so the scripts under test change nothing on this machine.
 
-The host looks like an API droplet after cloud-init: a deploy user with passwordless
-sudo whose authorized key is the test's "automation key", certbot and nginx installed,
+The host looks like an API droplet after cloud-init: an ops user with passwordless sudo
+whose authorized key is the test's "automation key", a deploy user without sudo (its own
+key), certbot and nginx installed,
 `cloud-init status --wait` returning at once, and a `systemctl` stand-in (there is no
 systemd here) that reloads nginx when asked to.
 
@@ -41,7 +42,7 @@ exit 0
 
 SETUP = r"""
 set -eu
-work=$1; user=$2
+work=$1; user=$2; deploy=$3
 mkdir -p "$work/ovl"
 mount -t tmpfs tmpfs "$work/ovl"
 for dir in @OVERLAID@; do
@@ -55,10 +56,13 @@ install -m 0755 "$work/cloud-init" /usr/local/bin/cloud-init
 if [ -f "$work/extra-ca.pem" ]; then
     cat "$work/extra-ca.pem" >> /etc/ssl/certs/ca-certificates.crt
 fi
-useradd --create-home --shell /bin/bash "$user"
-usermod -p '*' "$user"
-install -d -m 0700 -o "$user" -g "$user" "/home/$user/.ssh"
-install -m 0600 -o "$user" -g "$user" "$work/client.pub" "/home/$user/.ssh/authorized_keys"
+for account in "$user" "$deploy"; do
+    useradd --create-home --shell /bin/bash "$account"
+    usermod -p '*' "$account"
+    install -d -m 0700 -o "$account" -g "$account" "/home/$account/.ssh"
+    install -m 0600 -o "$account" -g "$account" "$work/$account.pub" \
+        "/home/$account/.ssh/authorized_keys"
+done
 echo "$user ALL=(ALL) NOPASSWD:ALL" > "/etc/sudoers.d/90-$user"
 chmod 0440 "/etc/sudoers.d/90-$user"
 mkdir -p /run/sshd
@@ -71,8 +75,10 @@ class NamespaceHost:
 
     _count = 0
 
-    def __init__(self, user: str = "deploy", extra_ca: Optional[Path] = None) -> None:
+    def __init__(self, user: str = "ops", deploy_user: str = "deploy",
+                 extra_ca: Optional[Path] = None) -> None:
         self.user = user
+        self.deploy_user = deploy_user
         NamespaceHost._count += 1
         number = (os.getpid() * 8 + NamespaceHost._count) % 100000
         self.netns = f"matra-test-{number}"
@@ -95,8 +101,9 @@ class NamespaceHost:
 
     def start(self) -> "NamespaceHost":
         keys = self.work
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                        str(keys / "client")], check=True)
+        for account in (self.user, self.deploy_user):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                            str(keys / account)], check=True)
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
                         str(keys / "host_key")], check=True)
         (self.work / "sshd_config").write_text(
@@ -122,7 +129,8 @@ class NamespaceHost:
         log = open(self.work / "sshd.log", "wb")  # noqa: SIM115 (closed with the process)
         self._sshd = subprocess.Popen(
             ["ip", "netns", "exec", self.netns, "unshare", "--mount", "--propagation",
-             "private", "sh", str(self.work / "setup.sh"), str(self.work), self.user],
+             "private", "sh", str(self.work / "setup.sh"), str(self.work), self.user,
+             self.deploy_user],
             stdout=log, stderr=subprocess.STDOUT)
         self._wait_for_sshd()
         return self
@@ -153,15 +161,17 @@ class NamespaceHost:
                                 stdout=out, stderr=subprocess.STDOUT,
                                 env={**os.environ, **(env or {})})
 
-    def ssh(self, command: str, stdin: str = "", timeout: float = 120
-            ) -> subprocess.CompletedProcess:
-        """Run ``command`` as the deploy user over real SSH, as pulumi-command does: the
-        command string goes to the remote shell, ``stdin`` to its standard input."""
+    def ssh(self, command: str, stdin: str = "", timeout: float = 120,
+            user: Optional[str] = None) -> subprocess.CompletedProcess:
+        """Run ``command`` over real SSH as pulumi-command does (the command string goes
+        to the remote shell, ``stdin`` to its standard input), as the ops user unless
+        ``user`` names the deploy user."""
+        user = user or self.user
         return subprocess.run(
-            ["ssh", "-i", str(self.work / "client"), "-o", "BatchMode=yes",
+            ["ssh", "-i", str(self.work / user), "-o", "BatchMode=yes",
              "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
              "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
-             f"{self.user}@{self.address}", command],
+             f"{user}@{self.address}", command],
             input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
 
     def stat(self, path: str) -> str:
