@@ -52,7 +52,7 @@ def test_env_file_delivered_with_mode_and_owner_twice(host):
     assert host.stat("/opt/matra/.env") == "600 deploy deploy"
     assert host.stat("/opt/matra") == "750 deploy deploy"
     assert host.read("/opt/matra/.env") == ENV
-    leftovers = host.ssh("sudo find /opt/matra -name '.delivery.*'")
+    leftovers = host.ssh("sudo find /opt/matra -name '.matra.*'")
     assert leftovers.stdout == ""
     # The deploy job's user reads its .env and cannot become root.
     as_deploy = host.ssh("cat /opt/matra/.env; sudo -n true", user="deploy")
