@@ -77,14 +77,14 @@ class DropletFleetArgs:
     vpc_ip_range: pulumi.Input[str]
     fleet_tag: pulumi.Input[str]
     """Tag that marks these droplets: the firewall and load balancer select by it."""
-    ssh_key_ids: pulumi.Input[Sequence[str]]
+    ssh_key_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     host: HostSetup
     admin_ssh_sources: Sequence[str]
     """CIDRs allowed to reach port 22."""
     extra_tags: Sequence[str] = field(default_factory=tuple)
     backup_policy: Optional[BackupPolicy] = None
     """None turns droplet backups off."""
-    web_load_balancer_uids: Optional[pulumi.Input[Sequence[str]]] = None
+    web_load_balancer_uids: Optional[pulumi.Input[Sequence[pulumi.Input[str]]]] = None
     """Load balancers allowed to reach 80/443; None opens 80/443 to anywhere."""
     reserve_ip: bool = False
     """Give the (single) droplet a reserved IP to serve as its stable ingress address."""
@@ -210,7 +210,7 @@ class DropletFleet(pulumi.ComponentResource):
         self.register_outputs(outputs)
 
     @staticmethod
-    def _web_rules(load_balancer_uids: Optional[pulumi.Input[Sequence[str]]]
+    def _web_rules(load_balancer_uids: Optional[pulumi.Input[Sequence[pulumi.Input[str]]]]
                    ) -> list[digitalocean.FirewallInboundRuleArgs]:
         """80 and 443 from the load balancer when there is one, else from anywhere."""
         if load_balancer_uids is None:

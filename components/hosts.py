@@ -88,8 +88,10 @@ class CertbotSetup(pulumi.ComponentResource):
         script = certbot_script(hostname=args.hostname, email=args.email,
                                 acme_directory_url=args.acme_directory_url,
                                 challenge=args.challenge, app_port=args.app_port)
-        stdin = (pulumi.Output.secret(args.dns_token)
-                 if args.challenge == "dns-01" else None)
+        stdin: Optional[pulumi.Output[str]] = None
+        if args.challenge == "dns-01":
+            assert args.dns_token is not None  # CertbotSetupArgs checks it
+            stdin = pulumi.Output.secret(args.dns_token)
         self.commands = [
             command.remote.Command(
                 f"{name}-{host.name}",
@@ -135,13 +137,15 @@ class HostDelivery(pulumi.ComponentResource):
         env_script = delivery_script(dest=f"{APP_DIR}/.env", mode="0600", owner=user,
                                      dir_mode="0750")
         env_file = pulumi.Output.secret(args.env_file)
+        registry_auth: pulumi.Output[str] = pulumi.Output.secret(
+            credentials.docker_credentials)
         self.registry_commands, self.env_commands = [], []
         for host in args.hosts:
             # A new credential or .env re-runs the command (its stdin changed) and
             # rewrites the file in place; a new droplet runs it again via the trigger.
             self.registry_commands.append(command.remote.Command(
                 f"{name}-{host.name}-registry", connection=args.account.connection(host),
-                create=docker_config, stdin=pulumi.Output.secret(credentials.docker_credentials),
+                create=docker_config, stdin=registry_auth,
                 triggers=[host.droplet_id], opts=child))
             self.env_commands.append(command.remote.Command(
                 f"{name}-{host.name}-env", connection=args.account.connection(host),

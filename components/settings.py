@@ -292,7 +292,7 @@ def is_vpc_range(value: str) -> bool:
     return (isinstance(net, ipaddress.IPv4Network) and net.is_private
             and not net.is_loopback and not net.is_link_local
             and 16 <= net.prefixlen <= 24 and not net.overlaps(_DOCKER_BRIDGE)
-            and any(net.subnet_of(ipaddress.ip_network(block)) for block in
+            and any(net.subnet_of(ipaddress.IPv4Network(block)) for block in
                     ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")))
 
 
