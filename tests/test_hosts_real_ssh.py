@@ -153,7 +153,9 @@ def acme_host():
 
 
 def _cloud_init_nginx(host):
-    """Lay down nginx as the API cloud-init does, start it, and an app on 8080."""
+    """Lay down nginx as the API cloud-init does, start it, and an app on 8080 (once)."""
+    if host.ssh("test -e /etc/nginx/sites-enabled/matra").returncode == 0:
+        return
     document = yaml.safe_load(api_user_data(
         admin_user="ops", admin_key="ssh-ed25519 AAAAC3Nz test", deploy_user="deploy",
         deploy_key="ssh-ed25519 AAAAC3Nz deploy", app_port=8080, health_path="/healthz",
@@ -178,18 +180,13 @@ def test_certbot_gets_a_certificate_and_nginx_serves_it(acme_host):
     plain_http = host.netns_exec("curl", "-sS", "http://127.0.0.1/healthz")
     assert plain_http.stdout == "ok\n", plain_http.stderr
 
-    script = certbot_script(hostname="api.matra.io", email="ops@matra.io",
-                            acme_directory_url=acme.directory_url, challenge="http-01",
-                            app_port=8080)
-    first = host.ssh(script)
-    assert first.returncode == 0, first.stdout + first.stderr
+    _request_http01(host, "api.matra.io", acme.directory_url)
     serial = _serial(host, "api.matra.io")
 
     https = _https_health(host, acme, "api.matra.io")
     assert https.returncode == 0 and https.stdout == "ok\n", https.stderr
 
-    second = host.ssh(script)
-    assert second.returncode == 0, second.stdout + second.stderr
+    second = _request_http01(host, "api.matra.io", acme.directory_url)
     assert "not yet due for renewal" in second.stdout + second.stderr
     assert _serial(host, "api.matra.io") == serial
     renewal = host.read("/etc/letsencrypt/renewal/api.matra.io.conf")
@@ -197,6 +194,15 @@ def test_certbot_gets_a_certificate_and_nginx_serves_it(acme_host):
     assert "authenticator = webroot" in renewal
     assert host.stat("/etc/letsencrypt/live/api.matra.io/privkey.pem").endswith("root root")
     assert host.ssh("test -L /etc/nginx/sites-enabled/matra-tls").returncode == 0
+
+
+def _request_http01(host, hostname, directory_url):
+    """Run the certbot script for ``hostname`` (HTTP-01) over SSH; it must succeed."""
+    result = host.ssh(certbot_script(hostname=hostname, email="ops@matra.io",
+                                     acme_directory_url=directory_url, challenge="http-01",
+                                     app_port=8080))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
 
 
 def _serial(host, name):
@@ -216,19 +222,12 @@ def test_a_new_acme_directory_replaces_the_certificate(acme_host):
     """The stack moving from one ACME directory to another (staging -> production)
     re-runs the command (a trigger) and must not keep the old directory's certificate."""
     host, acme = acme_host
-    if not host.ssh("sudo test -e /etc/nginx/sites-enabled/matra").returncode == 0:
-        _cloud_init_nginx(host)
-    first = host.ssh(certbot_script(hostname="api.matra.io", email="ops@matra.io",
-                                    acme_directory_url=acme.directory_url,
-                                    challenge="http-01", app_port=8080))
-    assert first.returncode == 0, first.stdout + first.stderr
+    _cloud_init_nginx(host)
+    _request_http01(host, "api.matra.io", acme.directory_url)
     before = _serial(host, "api.matra.io")
     # The same Pebble under another directory URL is, to certbot, another ACME server.
     other = acme.directory_url.replace("localhost", "127.0.0.1")
-    result = host.ssh(certbot_script(hostname="api.matra.io", email="ops@matra.io",
-                                     acme_directory_url=other, challenge="http-01",
-                                     app_port=8080))
-    assert result.returncode == 0, result.stdout + result.stderr
+    _request_http01(host, "api.matra.io", other)
     assert _serial(host, "api.matra.io") != before
     assert f"server = {other}" in host.read("/etc/letsencrypt/renewal/api.matra.io.conf")
     assert _https_health(host, acme, "api.matra.io").stdout == "ok\n"
@@ -236,12 +235,8 @@ def test_a_new_acme_directory_replaces_the_certificate(acme_host):
 
 def test_a_new_hostname_gets_its_own_certificate_and_site(acme_host):
     host, acme = acme_host
-    if not host.ssh("sudo test -e /etc/nginx/sites-enabled/matra").returncode == 0:
-        _cloud_init_nginx(host)
-    result = host.ssh(certbot_script(hostname="api2.matra.io", email="ops@matra.io",
-                                     acme_directory_url=acme.directory_url,
-                                     challenge="http-01", app_port=8080))
-    assert result.returncode == 0, result.stdout + result.stderr
+    _cloud_init_nginx(host)
+    _request_http01(host, "api2.matra.io", acme.directory_url)
     site = host.read("/etc/nginx/sites-available/matra-tls")
     assert "server_name api2.matra.io;" in site
     assert "/etc/letsencrypt/live/api2.matra.io/fullchain.pem" in site

@@ -195,18 +195,16 @@ firewall_coverage = StackValidationPolicy(
 
 
 def _database_firewall_coverage(args: StackValidationArgs, report: ReportViolation) -> None:
-    guarded: set[str] = set()
-    by_id = {}
-    for fw in (r for r in args.resources if r.resource_type == DATABASE_FIREWALL):
-        # The cluster id is unknown while the cluster is new; the engine still records
-        # which resource it came from.
-        guarded.update(dep.urn for dep in fw.property_dependencies.get("clusterId", []))
-        by_id[fw.urn] = fw
+    firewalls = [r for r in args.resources if r.resource_type == DATABASE_FIREWALL]
+    # The cluster id is unknown while the cluster is new; the engine still records which
+    # resource a firewall's clusterId came from.
+    guarded = {dep.urn for fw in firewalls
+               for dep in fw.property_dependencies.get("clusterId", [])}
     for cluster in (r for r in args.resources if r.resource_type == DATABASE_CLUSTER):
         if cluster.urn in guarded:
             continue
-        if any(fw.props.get("clusterId") == cluster.props.get("id")
-               for fw in by_id.values() if cluster.props.get("id")):
+        cluster_id = cluster.props.get("id")
+        if cluster_id and any(fw.props.get("clusterId") == cluster_id for fw in firewalls):
             continue
         report(message(cluster.name, cluster.resource_type,
                        "has no database firewall, so any address may try to connect",
