@@ -4,14 +4,14 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 
 from components import (
-    AccessEntry, AdminKeys, AdminKeysArgs, ApiLoadBalancer, ApiLoadBalancerArgs, AtlasCluster, AtlasClusterArgs,
-    CertbotSetup, CertbotSetupArgs, DropletFleet, DropletFleetArgs, Host, HostDelivery,
-    HostDeliveryArgs, HostSetup, Network, NetworkArgs, RedisNode, RedisNodeArgs, SshAccess,
-    SshAccessArgs, SshAccount, SshLogin,
+    AccessEntry, AdminKeys, AdminKeysArgs, ApiLoadBalancer, ApiLoadBalancerArgs,
+    AtlasCluster, AtlasClusterArgs, CertbotSetup, CertbotSetupArgs, DropletFleet,
+    DropletFleetArgs, Host, HostDelivery, HostDeliveryArgs, HostSetup, Network,
+    NetworkArgs, RedisNode, RedisNodeArgs, SshAccess, SshAccessArgs, SshAccount, SshLogin,
 )
+from components import settings as stack_settings
 from components.hosts import env_file
 from components.settings import ADMIN_USER
-from components import settings as stack_settings
 
 # Everything is validated here, before the first resource is registered.
 settings = stack_settings.load()
@@ -100,8 +100,8 @@ atlas = AtlasCluster("atlas", AtlasClusterArgs(
     do_region=settings.region,
     app_database=settings.app_database,
     app_username="matra-api",
-    access=[AccessEntry(ip_address=droplet.ipv4_address, comment=f"{prefix}-api-{index}")
-            for index, droplet in enumerate(fleet.droplets)],
+    access=[AccessEntry(ip_address=droplet.ipv4_address, comment=droplet.name)
+            for droplet in fleet.droplets],
     protect=settings.protect_data,
 ))
 

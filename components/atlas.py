@@ -27,7 +27,8 @@ class AccessEntry:
     """One address that may reach the cluster, with the droplet it belongs to."""
 
     ip_address: pulumi.Input[str]
-    comment: str
+    comment: pulumi.Input[str]
+    """Names the droplet the address belongs to."""
 
 
 @dataclass
