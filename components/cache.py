@@ -129,7 +129,7 @@ class RedisNode(pulumi.ComponentResource):
             image=args.image,
             vpc_uuid=args.vpc_uuid,
             ssh_keys=login.ssh_key_ids,
-            tags=pulumi.Output.all(tag, *args.tags).apply(list),
+            tags=[tag, *args.tags],
             monitoring=True,
             droplet_agent=True,
             user_data=user_data,

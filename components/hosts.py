@@ -1,5 +1,6 @@
-"""The last mile to the hosts over SSH: TLS certificates (CertbotSetup) and host delivery
-(registry credentials and the app's .env). Secrets travel on stdin only."""
+"""The last mile to the hosts over SSH: TLS certificates (CertbotSetup), host delivery
+(registry credentials and the app's .env) and the ops user's keys (AdminKeys). Secrets
+travel on stdin only."""
 
 from __future__ import annotations
 
