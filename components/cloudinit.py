@@ -8,6 +8,7 @@ from .rendering import render
 
 API_TEMPLATE = "api-cloud-init.yaml.j2"
 CACHE_TEMPLATE = "redis-cloud-init.yaml.j2"
+DOCKER_SCRIPT = "install-docker.sh.j2"
 
 
 def _checked(name: str, document: str) -> str:
@@ -28,7 +29,7 @@ def api_user_data(*, admin_user: str, admin_key: str, deploy_user: str, deploy_k
     return _checked(API_TEMPLATE, render(
         API_TEMPLATE, admin_user=admin_user, admin_key=admin_key, deploy_user=deploy_user,
         deploy_key=deploy_key, app_port=app_port, health_path=health_path,
-        server_name=server_name))
+        server_name=server_name, docker_script=render(DOCKER_SCRIPT).rstrip("\n")))
 
 
 def cache_user_data(*, admin_user: str, admin_key: str, vpc_ip_range: str) -> str:

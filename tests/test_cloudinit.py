@@ -7,6 +7,7 @@ import subprocess
 import pytest
 import yaml
 
+from components.rendering import render
 from harness import GENERATED_KEYS, STACKS, mock_private_key, run_program
 
 DROPLET = "digitalocean:index/droplet:Droplet"
@@ -42,15 +43,24 @@ def test_cloud_init_schema_rejects_a_broken_document(tmp_path):
     assert result.returncode != 0
 
 
-def test_docker_from_dockers_repository_with_a_keyring(user_data):
+def test_docker_from_dockers_repository_with_a_pinned_key(user_data):
     _, document, _ = user_data
     config = yaml.safe_load(document)
-    source = config["apt"]["sources"]["docker.list"]
-    assert source["source"].startswith("deb [arch=amd64 signed-by=$KEY_FILE] "
-                                       "https://download.docker.com/linux/ubuntu $RELEASE stable")
-    assert source["keyid"] == "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
-    for package in ("docker-ce", "docker-ce-cli", "containerd.io", "docker-compose-plugin",
-                    "nginx", "ufw"):
+    files = {f["path"]: f for f in config["write_files"]}
+    installer = files["/usr/local/sbin/matra-install-docker"]
+    assert installer["permissions"] == "0755"
+    assert installer["content"] == render("install-docker.sh.j2")
+    script = installer["content"]
+    assert "curl -fsSL --retry 5 https://download.docker.com/linux/ubuntu/gpg" in script
+    assert "fingerprint=9DC858229FC7DD38854AE2D88D81803C0EBFCD88" in script
+    assert "signed-by=$keyring] https://download.docker.com/linux/ubuntu" in script
+    for package in ("docker-ce", "docker-ce-cli", "containerd.io", "docker-compose-plugin"):
+        assert package in script
+    # Docker installs before anything needs its group; apt sources via keyservers (port
+    # 11371, closed by the firewall) are not used at all.
+    assert config["runcmd"][0] == ["/usr/local/sbin/matra-install-docker"]
+    assert "apt" not in config
+    for package in ("nginx", "ufw", "gnupg", "curl"):
         assert package in config["packages"]
 
 

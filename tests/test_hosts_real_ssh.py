@@ -69,6 +69,19 @@ def test_a_changed_env_replaces_the_file_in_place(host):
     assert host.ssh(script, ENV).returncode == 0
 
 
+def test_nothing_is_delivered_onto_a_host_whose_first_boot_failed(host):
+    script = delivery_script(dest="/opt/matra/never", mode="0600", owner="deploy",
+                             dir_mode="0750")
+    assert host.ssh("sudo touch /etc/matra-test-first-boot-failed").returncode == 0
+    try:
+        result = host.ssh(script, "content")
+    finally:
+        host.ssh("sudo rm -f /etc/matra-test-first-boot-failed")
+    assert result.returncode == 1
+    assert "first boot (cloud-init) failed on this host" in result.stderr
+    assert host.ssh("sudo test -e /opt/matra/never").returncode != 0
+
+
 def test_registry_credentials_for_the_deploy_users_docker(host):
     script = delivery_script(dest="/home/deploy/.docker/config.json", mode="0600",
                              owner="deploy", dir_mode="0700")

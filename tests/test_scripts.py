@@ -37,6 +37,7 @@ RENDERED = {
     "deliver-file .env": lambda: delivery_script(
         dest="/opt/matra/.env", mode="0600", owner="deploy", dir_mode="0750"),
     "redis-configure": lambda: render("redis-configure.sh.j2", private_ip="10.10.0.5"),
+    "install-docker": lambda: render("install-docker.sh.j2"),
 }
 
 

@@ -36,7 +36,8 @@ if [ "$1" = reload ] && [ "$2" = nginx ]; then exec nginx -s reload; fi
 exit 0
 """
 CLOUD_INIT = """#!/bin/sh
-# Test host stand-in: first boot is long finished.
+# Test host stand-in: first boot is long finished (and failed, if a test says so).
+if [ -e /etc/matra-test-first-boot-failed ]; then exit 1; fi
 exit 0
 """
 
