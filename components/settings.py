@@ -181,7 +181,12 @@ class _Reader:
         return f"{self._config.name}:{name}"
 
     def fail(self, name: str, value: object, expected: str) -> None:
-        shown = "(missing)" if value is None else repr(value)
+        if value is None:
+            shown = "(missing)"
+        elif pulumi.runtime.is_config_secret(self.key(name)):
+            shown = "(value hidden)"  # stored as a secret: never echo it
+        else:
+            shown = repr(value)
         self.errors.append(f"{self.key(name)}: {shown} is not allowed; expected {expected}")
 
     def raw(self, name: str) -> Optional[str]:

@@ -271,3 +271,14 @@ def test_a_bad_secret_env_line_is_refused_without_echo():
     assert message.startswith("matra-infra:appSecretEnv: line 2 (value hidden) is not allowed")
     assert "leak" not in message and "\n" not in message
     assert run.registrations == []
+
+
+@pytest.mark.parametrize("key, value", [("appEnv", ["lower=dop_v1_leaked_token"]),
+                                        ("atlasOrgId", "dop_v1_leaked_token"),
+                                        ("acmeEmail", "dop_v1_leaked_token")])
+def test_a_bad_value_stored_as_a_secret_is_never_echoed(key, value):
+    run = run_program("prod", overrides={key: value}, secret_keys=(key,))
+    message = str(run.error)
+    assert message.startswith(f"matra-infra:{key}: (value hidden) is not allowed; expected")
+    assert "leaked" not in message
+    assert run.registrations == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any, Optional, Union
 
@@ -17,6 +18,16 @@ ATLAS_ACCESS_LIST = "mongodbatlas:index/projectIpAccessList:ProjectIpAccessList"
 ATLAS_DATABASE_USER = "mongodbatlas:index/databaseUser:DatabaseUser"
 
 WORLD = frozenset({"0.0.0.0/0", "::/0", "0.0.0.0", "::", "0::0/0"})
+# A public network shorter than these prefixes counts as "the internet": 0.0.0.0/1 plus
+# 128.0.0.0/1 is the whole of it, and a /8 is not far off. Trivy counts every public
+# network of more than one address; policy config can be that strict (32 and 128).
+DEFAULT_WORLD_PREFIX = {"worldPrefixV4": 24, "worldPrefixV6": 48}
+WORLD_PREFIX_SCHEMA = {
+    "worldPrefixV4": {"type": "integer", "minimum": 1, "maximum": 32,
+                      "default": DEFAULT_WORLD_PREFIX["worldPrefixV4"]},
+    "worldPrefixV6": {"type": "integer", "minimum": 1, "maximum": 128,
+                      "default": DEFAULT_WORLD_PREFIX["worldPrefixV6"]},
+}
 ALL_PORTS = "all"
 Ports = Union[frozenset[int], str]
 
@@ -60,8 +71,24 @@ def describe_ports(protocol: Optional[str], ports: Ports) -> str:
     return f"{protocol} port{'s' if len(ordered) > 1 else ''} {', '.join(map(str, ordered))}"
 
 
-def world_sources(addresses: Optional[Iterable[str]]) -> list[str]:
-    return [a for a in (addresses or []) if a in WORLD or a.endswith("/0")]
+def world_sources(addresses: Optional[Iterable[str]],
+                  config: Optional[Mapping[str, Any]] = None) -> list[str]:
+    """The addresses that open to the internet at large: 0.0.0.0/0 and ::/0, and any
+    public network wider than the configured prefixes (worldPrefixV4/V6)."""
+    found = []
+    for address in addresses or []:
+        if address in WORLD:
+            found.append(address)
+            continue
+        try:
+            network = ipaddress.ip_network(address, strict=False)
+        except ValueError:
+            continue
+        key = "worldPrefixV4" if network.version == 4 else "worldPrefixV6"
+        limit = int(config_value(config, key, DEFAULT_WORLD_PREFIX[key]))
+        if network.prefixlen == 0 or (not network.is_private and network.prefixlen < limit):
+            found.append(address)
+    return found
 
 
 def outside(ports: Ports, allowed: Iterable[Any]) -> Ports:

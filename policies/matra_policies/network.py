@@ -10,7 +10,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 
 from .common import (
-    ALL_PORTS, ATLAS_ACCESS_LIST, DATABASE_CLUSTER, DATABASE_FIREWALL, DROPLET, FIREWALL,
+    ALL_PORTS, ATLAS_ACCESS_LIST, WORLD_PREFIX_SCHEMA, DATABASE_CLUSTER, DATABASE_FIREWALL, DROPLET, FIREWALL,
     LOAD_BALANCER, config_value, describe_ports, message, outside, ports_of, world_sources,
 )
 
@@ -26,7 +26,7 @@ def _no_public_ingress(args: ResourceValidationArgs, report: ReportViolation) ->
     ssh_anywhere = config_value(config, "allowSshFromAnywhere", False)
     allowed = [*public_ports, *(["22"] if ssh_anywhere else [])]
     for rule in args.props.get("inboundRules") or []:
-        sources = world_sources(rule.get("sourceAddresses"))
+        sources = world_sources(rule.get("sourceAddresses"), config)
         if not sources:
             continue
         protocol = rule.get("protocol")
@@ -46,9 +46,10 @@ def _no_public_ingress(args: ResourceValidationArgs, report: ReportViolation) ->
 
 no_public_ingress = ResourceValidationPolicy(
     name="digitalocean-firewall-no-public-ingress",
-    description="Cloud Firewall inbound rules open nothing to 0.0.0.0/0 or ::/0 but the "
-                "configured public ports (SSH only where the stack allows it). "
-                "Trivy DIG-0001, Checkov CKV_DIO_4.",
+    description="Cloud Firewall inbound rules open nothing to the internet (0.0.0.0/0, "
+                "::/0 or a public network wider than worldPrefixV4/V6) but the configured "
+                "public ports (SSH only where the stack allows it). Trivy DIG-0001, "
+                "Checkov CKV_DIO_4.",
     validate=_no_public_ingress,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
@@ -56,6 +57,7 @@ no_public_ingress = ResourceValidationPolicy(
         "publicPorts": {"type": "array", "items": {"type": "string"},
                         "default": DEFAULT_PUBLIC_PORTS},
         "allowSshFromAnywhere": {"type": "boolean", "default": False},
+        **WORLD_PREFIX_SCHEMA,
     }),
 )
 
@@ -67,7 +69,7 @@ def _restricted_egress(args: ResourceValidationArgs, report: ReportViolation) ->
     allowed = config_value(config, "allowedPorts", DEFAULT_EGRESS_PORTS)
     allow_icmp = config_value(config, "allowIcmp", True)
     for rule in args.props.get("outboundRules") or []:
-        destinations = world_sources(rule.get("destinationAddresses"))
+        destinations = world_sources(rule.get("destinationAddresses"), config)
         if not destinations:
             continue
         protocol = rule.get("protocol")
@@ -89,8 +91,9 @@ def _restricted_egress(args: ResourceValidationArgs, report: ReportViolation) ->
 
 restricted_egress = ResourceValidationPolicy(
     name="digitalocean-firewall-restricted-egress",
-    description="Cloud Firewall egress to 0.0.0.0/0 or ::/0 only on the ports the stack "
-                "allows. Trivy DIG-0003.",
+    description="Cloud Firewall egress to the internet (0.0.0.0/0, ::/0 or a public network "
+                "wider than worldPrefixV4/V6) only on the ports the stack allows. Trivy "
+                "DIG-0003.",
     validate=_restricted_egress,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
@@ -98,6 +101,7 @@ restricted_egress = ResourceValidationPolicy(
         "allowedPorts": {"type": "array", "items": {"type": "string"},
                          "default": DEFAULT_EGRESS_PORTS},
         "allowIcmp": {"type": "boolean", "default": True},
+        **WORLD_PREFIX_SCHEMA,
     }),
 )
 
@@ -226,19 +230,21 @@ def _atlas_access_list(args: ResourceValidationArgs, report: ReportViolation) ->
         return
     for key in ("cidrBlock", "ipAddress"):
         value = args.props.get(key)
-        if value and world_sources([value]):
+        if value and world_sources([value], args.get_config()):
             report(message(args.name, args.resource_type,
-                           f"{key} {value} lets every address on the internet reach the "
-                           "cluster",
+                           f"{key} {value} lets (nearly) every address on the internet "
+                           "reach the cluster",
                            "list the fleet's public IPv4s one entry each (ipAddress)"))
 
 
 atlas_access_list = ResourceValidationPolicy(
     name="mongodbatlas-access-list-no-world",
-    description="The Atlas project IP access list never holds 0.0.0.0/0.",
+    description="The Atlas project IP access list never holds 0.0.0.0/0 (or a public "
+                "network wider than worldPrefixV4/V6).",
     validate=_atlas_access_list,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
+    config_schema=PolicyConfigSchema(properties=dict(WORLD_PREFIX_SCHEMA)),
 )
 
 POLICIES = [no_public_ingress, restricted_egress, no_plain_http, ssh_keys, in_vpc,

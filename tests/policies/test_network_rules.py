@@ -42,6 +42,22 @@ class TestNoPublicIngress:
         assert "Fix: admit SSH only from the admin CIDRs" in violation.message
         assert violation.mandatory
 
+    @pytest.mark.parametrize("sources", [["0.0.0.0/1", "128.0.0.0/1"], ["8.0.0.0/8"],
+                                         ["::/1"], ["2a00::/16"]])
+    def test_ssh_from_a_public_network_wider_than_the_limit_fails(self, sources):
+        assert_violation(self.policy, firewall([rule("tcp", "22", *sources)]),
+                         contains=f"opens tcp port 22 to {sources[0]}")
+
+    @pytest.mark.parametrize("sources", [["10.0.0.0/8"], ["81.2.69.0/28"], ["fd00::/8"],
+                                         ["2a01:4f8:1::/48"]])
+    def test_ssh_from_private_or_narrow_networks_passes(self, sources):
+        assert_no_violations(self.policy, firewall([rule("tcp", "22", *sources)]))
+
+    def test_the_width_limit_comes_from_policy_config(self):
+        assert_violation(self.policy, firewall([rule("tcp", "22", "81.2.69.0/28")]),
+                         contains="opens tcp port 22 to 81.2.69.0/28",
+                         config={"worldPrefixV4": 32})
+
     def test_ssh_from_the_world_passes_where_the_stack_allows_it(self):
         assert_no_violations(self.policy, firewall([rule("tcp", "22", "::/0")]),
                              config={"allowSshFromAnywhere": True})
@@ -184,10 +200,16 @@ class TestAtlasAccessList:
         assert_no_violations(self.policy, Resource(ATLAS_ACCESS_LIST, "atlas-access-0",
                                                    {"ipAddress": "203.0.113.11"}))
 
-    @pytest.mark.parametrize("props", [{"cidrBlock": "0.0.0.0/0"}, {"ipAddress": "0.0.0.0"}])
+    @pytest.mark.parametrize("props", [{"cidrBlock": "0.0.0.0/0"}, {"ipAddress": "0.0.0.0"},
+                                       {"cidrBlock": "0.0.0.0/1"}, {"cidrBlock": "8.0.0.0/8"}])
     def test_the_world_fails(self, props):
         assert_violation(self.policy, Resource(ATLAS_ACCESS_LIST, "atlas-access-0", props),
-                         contains="lets every address on the internet reach the cluster")
+                         contains="every address on the internet reach the cluster")
+
+    @pytest.mark.parametrize("cidr", ["10.0.0.0/8", "81.2.69.0/28"])
+    def test_private_or_narrow_blocks_pass(self, cidr):
+        assert_no_violations(self.policy, Resource(ATLAS_ACCESS_LIST, "atlas-access-0",
+                                                   {"cidrBlock": cidr}))
 
 
 class TestUnknownsAndSecrets:
