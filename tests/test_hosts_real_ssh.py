@@ -10,6 +10,7 @@ import yaml
 
 from components.cloudinit import api_user_data
 from components.hosts import certbot_script, delivery_script, env_file
+from components.rendering import render
 from testhost import NamespaceHost, PebbleAcme, wait_for_port
 
 ENV = env_file(mongodb_uri="mongodb+srv://matra-api:Pw1@matra-prod.ab1cd.mongodb.net/matra"
@@ -100,6 +101,24 @@ def test_operator_keys_replace_the_ops_users_authorized_keys_and_keep_it_working
     assert host.stat("/home/ops/.ssh/authorized_keys") == "600 ops ops"
     assert host.read("/home/ops/.ssh/authorized_keys") == keys
     assert host.ssh("true").returncode == 0  # the automation key still logs in
+
+
+def test_redis_configure_binds_the_private_address_with_the_password_twice(host):
+    """The cache droplet's configure step (redisMode droplet), run twice: one include
+    line, a redis-only config file, and a server that wants the password."""
+    password = "Pw0123456789abcdefghijklmnopqrstuvwxyzAB"
+    script = render("redis-configure.sh.j2", private_ip=host.address)
+    run_twice(host, script, password)
+    assert host.stat("/etc/redis/matra.conf") == "640 redis redis"
+    conf = host.read("/etc/redis/matra.conf")
+    assert f"bind {host.address} 127.0.0.1" in conf
+    assert f'requirepass "{password}"' in conf
+    includes = host.ssh("sudo grep -cxF 'include /etc/redis/matra.conf' /etc/redis/redis.conf")
+    assert includes.stdout.strip() == "1"
+    wait_for_port(host, 6379)
+    ask = ["redis-cli", "-h", host.address, "--no-auth-warning"]
+    assert "NOAUTH" in host.netns_exec(*ask, "ping").stdout
+    assert host.netns_exec(*ask, "-a", password, "ping").stdout.strip() == "PONG"
 
 
 def certbot(challenge):

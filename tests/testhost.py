@@ -26,13 +26,23 @@ from pathlib import Path
 from typing import Optional
 
 NEEDED = ("ip", "unshare", "sshd", "ssh", "ssh-keygen", "sudo", "useradd", "certbot",
-          "nginx", "curl")
+          "nginx", "curl", "redis-server", "redis-cli")
 OVERLAID = ("etc", "opt", "home", "var", "run", "usr/local")
 
 # Stand-ins for what the host's init system would do.
 SYSTEMCTL = """#!/bin/sh
 # Test host stand-in for systemctl: no systemd runs here.
 if [ "$1" = reload ] && [ "$2" = nginx ]; then exec nginx -s reload; fi
+if [ "$1" = restart ] && [ "$2" = redis-server ]; then
+    # By its pid file (the host's own /run): never a redis-server of the machine itself.
+    if [ -f /run/redis/redis-server.pid ]; then
+        kill "$(cat /run/redis/redis-server.pid)" 2>/dev/null || true
+        sleep 0.5
+    fi
+    install -d -o redis -g redis /run/redis
+    exec setpriv --reuid=redis --regid=redis --clear-groups \
+        redis-server /etc/redis/redis.conf --daemonize yes
+fi
 exit 0
 """
 CLOUD_INIT = """#!/bin/sh
