@@ -1,6 +1,8 @@
 """A real test host on this machine: sshd in its own network namespace, reached over a
-veth pair with real SSH, with a private view of /etc, /opt, /home and /var (overlays in
-its own mount namespace) so the scripts under test change nothing on this machine.
+veth pair with real SSH, with a private view of /etc, /opt, /home, /var, /run and
+/usr/local (overlays in its own mount namespace) so the scripts under test change
+nothing on this machine, and its own PID namespace, so what it starts (nginx, redis) is
+its own and goes away with it.
 
 The host looks like an API droplet after cloud-init: an ops user with passwordless sudo
 whose authorized key is the test's "automation key", a deploy user without sudo (its own
@@ -139,7 +141,8 @@ class NamespaceHost:
 
         log = open(self.work / "sshd.log", "wb")  # noqa: SIM115 (closed with the process)
         self._sshd = subprocess.Popen(
-            ["ip", "netns", "exec", self.netns, "unshare", "--mount", "--propagation",
+            ["ip", "netns", "exec", self.netns, "unshare", "--mount", "--pid", "--fork",
+             "--mount-proc", "--propagation",
              "private", "sh", str(self.work / "setup.sh"), str(self.work), self.user,
              self.deploy_user],
             stdout=log, stderr=subprocess.STDOUT)
