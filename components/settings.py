@@ -231,6 +231,14 @@ class _Reader:
     def choice(self, name: str, allowed: tuple[str, ...]) -> Optional[str]:
         return self.string(name, f"one of: {', '.join(allowed)}", lambda v: v in allowed)
 
+    def one_of_ints(self, name: str, allowed: tuple[int, ...], expected: str) -> Optional[int]:
+        def convert(value: str) -> int:
+            number = int(value.strip())
+            if number not in allowed:
+                raise ValueError(value)
+            return number
+        return self.parse(name, expected, convert)
+
     def integer(self, name: str, low: int, high: int) -> Optional[int]:
         def convert(value: str) -> int:
             number = int(value.strip())
@@ -337,9 +345,9 @@ def load(config: Optional[pulumi.Config] = None, stack: Optional[str] = None) ->
     droplet_backups = r.boolean("dropletBackups")
     plan = r.choice("backupPlan", BACKUP_PLANS)
     weekday = r.choice("backupWeekday", WEEKDAYS)
-    hour = r.parse("backupHour", f"one of: {', '.join(map(str, BACKUP_HOURS))} (UTC; "
-                   "DigitalOcean backup windows start every 4 hours)",
-                   lambda v: _one_of_ints(v, BACKUP_HOURS))
+    hour = r.one_of_ints("backupHour", BACKUP_HOURS,
+                         f"one of: {', '.join(map(str, BACKUP_HOURS))} (UTC; "
+                         "DigitalOcean backup windows start every 4 hours)")
     backup_policy = None
     if droplet_backups and plan is not None and weekday is not None and hour is not None:
         backup_policy = BackupPolicy(plan=plan, weekday=weekday, hour=hour)
@@ -506,8 +514,8 @@ def _atlas(r: _Reader) -> Optional[AtlasSettings]:
                       "digits, from the Atlas UI: Organization Settings)",
                       lambda v: bool(_ATLAS_ORG_ID.match(v)))
     tier = r.choice("atlasTier", catalog.ATLAS_TIERS)
-    node_count = r.parse("atlasNodeCount", "3, 5 or 7 electable nodes",
-                         lambda v: _one_of_ints(v, ATLAS_NODE_COUNTS))
+    node_count = r.one_of_ints("atlasNodeCount", ATLAS_NODE_COUNTS,
+                               "3, 5 or 7 electable nodes")
     version = r.choice("atlasMongoVersion", catalog.ATLAS_MONGODB_VERSIONS)
     backups = r.boolean("atlasBackups")
     retention = r.integer("atlasBackupRetentionDays", 1, 365)
@@ -531,8 +539,8 @@ def _atlas(r: _Reader) -> Optional[AtlasSettings]:
 
 def _redis(r: _Reader) -> Optional[RedisSettings]:
     mode = r.choice("redisMode", REDIS_MODES)
-    size_value = r.raw("redisSize")
-    size = None  # checked against the mode's list once the mode itself is valid
+    r.raw("redisSize")  # a known key even when the mode, which decides its list, is bad
+    size = None
     if mode == "managed":
         size = r.string("redisSize", "a managed database size slug for redisMode managed: "
                         f"{', '.join(catalog.DATABASE_SIZES)}",
@@ -546,17 +554,11 @@ def _redis(r: _Reader) -> Optional[RedisSettings]:
         r.fail("redisNodeCount", r.raw("redisNodeCount"), "1 with matra-infra:redisMode "
                "droplet (a single cache droplet; use managed for standby nodes)")
     version = r.choice("redisVersion", catalog.VALKEY_VERSIONS)
-    if None in (mode, size, node_count, version) or size_value is None:
+    if None in (mode, size, node_count, version):
         return None
     return RedisSettings(mode=mode, size=size, node_count=node_count,  # type: ignore
                          version=version)  # type: ignore[arg-type]
 
-
-def _one_of_ints(value: str, allowed: tuple[int, ...]) -> int:
-    number = int(value.strip())
-    if number not in allowed:
-        raise ValueError(value)
-    return number
 
 
 def _automation_key(r: _Reader, config: pulumi.Config) -> Optional[AutomationKey]:
@@ -571,14 +573,12 @@ def _automation_key(r: _Reader, config: pulumi.Config) -> Optional[AutomationKey
     public_set = r.raw(public_name) not in (None, "")
     private_set = r.raw(private_name) not in (None, "")
     if public_set and not private_set:
-        r.errors.append(f"{r.key(private_name)}: (missing) is not allowed; expected the "
-                        f"secret private half of {r.key(public_name)} (set it with: pulumi "
-                        f"config set --secret {r.key(private_name)} < key-file), or unset "
-                        "both to let the program generate the pair")
+        r.fail(private_name, None, f"the secret private half of {r.key(public_name)} (set "
+               f"it with: pulumi config set --secret {r.key(private_name)} < key-file), or "
+               "unset both to let the program generate the pair")
     if private_set and not public_set:
-        r.errors.append(f"{r.key(public_name)}: (missing) is not allowed; expected the "
-                        f"public half of the secret {r.key(private_name)}, or unset both to "
-                        "let the program generate the pair")
+        r.fail(public_name, None, f"the public half of the secret {r.key(private_name)}, or "
+               "unset both to let the program generate the pair")
     if public_key is None or private_key is None:
         return None
     return AutomationKey(public_key=public_key, private_key=private_key)

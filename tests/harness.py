@@ -100,7 +100,6 @@ class MatraMocks(pulumi.runtime.Mocks):
             rid = "192.0.2.50"
         elif t == "digitalocean:index/vpc:Vpc":
             state.setdefault("ipRange", "10.0.0.0/20")
-            state["urn"] = f"do:vpc:{rid}"
         elif t == "tls:index/privateKey:PrivateKey":
             state.update(
                 publicKeyOpenssh=f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA{rid} generated\n",
