@@ -2,18 +2,43 @@
 
 from .access import SshAccess, SshAccessArgs
 from .atlas import AccessEntry, AtlasCluster, AtlasClusterArgs
-from .cache import RedisNode, RedisNodeArgs, SshLogin
+from .cache import Cache, CacheArgs
 from .fleet import DropletFleet, DropletFleetArgs, HostSetup
 from .hosts import (
-    AdminKeys, AdminKeysArgs, CertbotSetup, CertbotSetupArgs, Host, HostDelivery,
-    HostDeliveryArgs, SshAccount,
+    AdminKeys,
+    AdminKeysArgs,
+    CertbotSetup,
+    CertbotSetupArgs,
+    HostDelivery,
+    HostDeliveryArgs,
 )
 from .loadbalancer import ApiLoadBalancer, ApiLoadBalancerArgs
-from .network import Network, NetworkArgs
+from .network import Network, NetworkArgs, Placement
+from .ssh import Host, SshAccount, SshLogin
 
 __all__ = [
-    "AccessEntry", "AtlasCluster", "AtlasClusterArgs", "RedisNode", "RedisNodeArgs",
-    "SshLogin", "AdminKeys", "AdminKeysArgs", "CertbotSetup", "CertbotSetupArgs", "Host", "HostDelivery",
-    "HostDeliveryArgs", "SshAccount", "ApiLoadBalancer", "ApiLoadBalancerArgs", "DropletFleet", "DropletFleetArgs",
-    "HostSetup", "Network", "NetworkArgs", "SshAccess", "SshAccessArgs",
+    "AccessEntry",
+    "AdminKeys",
+    "AdminKeysArgs",
+    "ApiLoadBalancer",
+    "ApiLoadBalancerArgs",
+    "AtlasCluster",
+    "AtlasClusterArgs",
+    "Cache",
+    "CacheArgs",
+    "CertbotSetup",
+    "CertbotSetupArgs",
+    "DropletFleet",
+    "DropletFleetArgs",
+    "Host",
+    "HostDelivery",
+    "HostDeliveryArgs",
+    "HostSetup",
+    "Network",
+    "NetworkArgs",
+    "Placement",
+    "SshAccess",
+    "SshAccessArgs",
+    "SshAccount",
+    "SshLogin",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pulumi
 import pulumi_digitalocean as digitalocean
@@ -21,11 +20,11 @@ class SshAccessArgs:
     SSH, not through the account: DigitalOcean refuses the same public key twice in one
     account (every stack would add it again), and not through user data (a change there
     replaces the droplet)."""
-    supplied_public_key: Optional[str] = None
+    supplied_public_key: str | None = None
     """Public half of an operator-supplied automation key; None generates a pair."""
-    supplied_private_key: Optional[pulumi.Input[str]] = None
+    supplied_private_key: pulumi.Input[str] | None = None
     """Secret private half of the supplied key."""
-    deploy_public_key: Optional[str] = None
+    deploy_public_key: str | None = None
     """The deploy job's own public key; None generates a pair for it."""
 
 
@@ -41,11 +40,12 @@ class SshAccess(pulumi.ComponentResource):
     """Every key the ops user accepts: the automation key first, then the operators'."""
     deploy_public_key: pulumi.Output[str]
     """The deploy job's public key."""
-    deploy_private_key: Optional[pulumi.Output[str]]
+    deploy_private_key: pulumi.Output[str] | None
     """The generated deploy key's private half (a secret), or None when supplied."""
 
-    def __init__(self, name: str, args: SshAccessArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: SshAccessArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("matra:index:SshAccess", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -63,24 +63,28 @@ class SshAccess(pulumi.ComponentResource):
         else:
             self.deploy_public_key, self.deploy_private_key = self._pair(f"{name}-deploy", child)
 
-        do_key = digitalocean.SshKey(f"{name}-automation", name=args.key_name,
-                                     public_key=public_key, opts=child)
+        do_key = digitalocean.SshKey(
+            f"{name}-automation", name=args.key_name, public_key=public_key, opts=child
+        )
 
         self.automation_public_key = public_key
         self.automation_private_key = private_key
         self.ssh_key_ids = [do_key.id]
         operators = [key.strip() for key in args.operator_public_keys]
         self.admin_authorized_keys = public_key.apply(lambda key: [key, *operators])
-        self.register_outputs({
-            "automation_public_key": self.automation_public_key,
-            "automation_private_key": self.automation_private_key,
-            "admin_authorized_keys": self.admin_authorized_keys,
-            "deploy_public_key": self.deploy_public_key,
-        })
+        self.register_outputs(
+            {
+                "automation_public_key": self.automation_public_key,
+                "automation_private_key": self.automation_private_key,
+                "admin_authorized_keys": self.admin_authorized_keys,
+                "deploy_public_key": self.deploy_public_key,
+            }
+        )
 
     @staticmethod
-    def _pair(name: str, opts: pulumi.ResourceOptions
-              ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    def _pair(
+        name: str, opts: pulumi.ResourceOptions
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         """A generated ed25519 pair: (public OpenSSH line, secret private key)."""
         pair = tls.PrivateKey(name, algorithm="ED25519", opts=opts)
         public = pair.public_key_openssh.apply(lambda key: key.strip())

@@ -57,32 +57,39 @@ class AtlasCluster(pulumi.ComponentResource):
     connection_string: pulumi.Output[str]
     """mongodb+srv URI with the app user's credentials and database (a secret)."""
 
-    def __init__(self, name: str, args: AtlasClusterArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: AtlasClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("matra:index:AtlasCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         kept = pulumi.ResourceOptions(parent=self, protect=args.protect)
         s = args.settings
 
-        project = mongodbatlas.Project(f"{name}-project", name=args.name, org_id=s.org_id,
-                                       opts=kept)
+        project = mongodbatlas.Project(
+            f"{name}-project", name=args.name, org_id=s.org_id, opts=kept
+        )
         cluster = mongodbatlas.AdvancedCluster(
             f"{name}-cluster",
             project_id=project.id,
             name=args.name,
             cluster_type="REPLICASET",
             mongo_db_major_version=s.mongodb_version,
-            replication_specs=[mongodbatlas.AdvancedClusterReplicationSpecArgs(
-                region_configs=[self._region_config(s, args.do_region)])],
+            replication_specs=[
+                mongodbatlas.AdvancedClusterReplicationSpecArgs(
+                    region_configs=[self._region_config(s, args.do_region)]
+                )
+            ],
             backup_enabled=None if s.is_shared else s.backups,
             pit_enabled=None if s.is_shared else s.point_in_time,
             retain_backups_enabled=None if s.is_shared else s.backups,
             termination_protection_enabled=args.protect,
             # Dedicated tiers take the TLS floor as config; the shared tier enforces
             # TLS 1.2 itself and accepts no advanced configuration.
-            advanced_configuration=None if s.is_shared else
-            mongodbatlas.AdvancedClusterAdvancedConfigurationArgs(
-                minimum_enabled_tls_protocol="TLS1_2"),
+            advanced_configuration=None
+            if s.is_shared
+            else mongodbatlas.AdvancedClusterAdvancedConfigurationArgs(
+                minimum_enabled_tls_protocol="TLS1_2"
+            ),
             opts=kept,
         )
 
@@ -94,30 +101,44 @@ class AtlasCluster(pulumi.ComponentResource):
                 reference_hour_of_day=SNAPSHOT_HOUR_UTC,
                 reference_minute_of_hour=0,
                 policy_item_daily=mongodbatlas.CloudBackupSchedulePolicyItemDailyArgs(
-                    frequency_interval=1, retention_unit="days",
-                    retention_value=s.backup_retention_days),
+                    frequency_interval=1,
+                    retention_unit="days",
+                    retention_value=s.backup_retention_days,
+                ),
                 policy_item_hourly=mongodbatlas.CloudBackupSchedulePolicyItemHourlyArgs(
-                    frequency_interval=HOURLY_EVERY_HOURS, retention_unit="days",
-                    retention_value=HOURLY_RETENTION_DAYS) if s.point_in_time else None,
+                    frequency_interval=HOURLY_EVERY_HOURS,
+                    retention_unit="days",
+                    retention_value=HOURLY_RETENTION_DAYS,
+                )
+                if s.point_in_time
+                else None,
                 restore_window_days=RESTORE_WINDOW_DAYS if s.point_in_time else None,
                 opts=kept,
             )
 
         for index, entry in enumerate(args.access):
             mongodbatlas.ProjectIpAccessList(
-                f"{name}-access-{index}", project_id=project.id,
-                ip_address=entry.ip_address, comment=entry.comment, opts=child)
+                f"{name}-access-{index}",
+                project_id=project.id,
+                ip_address=entry.ip_address,
+                comment=entry.comment,
+                opts=child,
+            )
 
-        password = random.RandomPassword(f"{name}-app-password", length=40, special=False,
-                                         opts=child)
+        password = random.RandomPassword(
+            f"{name}-app-password", length=40, special=False, opts=child
+        )
         user = mongodbatlas.DatabaseUser(
             f"{name}-app-user",
             project_id=project.id,
             username=args.app_username,
             password=password.result,
             auth_database_name="admin",
-            roles=[mongodbatlas.DatabaseUserRoleArgs(role_name=APP_USER_ROLE,
-                                                     database_name=args.app_database)],
+            roles=[
+                mongodbatlas.DatabaseUserRoleArgs(
+                    role_name=APP_USER_ROLE, database_name=args.app_database
+                )
+            ],
             scopes=[mongodbatlas.DatabaseUserScopeArgs(name=cluster.name, type="CLUSTER")],
             opts=child,
         )
@@ -126,30 +147,48 @@ class AtlasCluster(pulumi.ComponentResource):
         self.project_id = project.id
         self.cluster_name = cluster.name
         self.host = srv.apply(lambda uri: uri.removeprefix("mongodb+srv://"))
-        self.connection_string = pulumi.Output.secret(pulumi.Output.all(
-            self.host, user.username, password.result).apply(
-                lambda parts: mongodb_uri(parts[0], parts[1], parts[2], args.app_database)))
-        self.register_outputs({"project_id": self.project_id,
-                               "cluster_name": self.cluster_name, "host": self.host,
-                               "connection_string": self.connection_string})
+        self.connection_string = pulumi.Output.secret(
+            pulumi.Output.all(self.host, user.username, password.result).apply(
+                lambda parts: mongodb_uri(parts[0], parts[1], parts[2], args.app_database)
+            )
+        )
+        self.register_outputs(
+            {
+                "project_id": self.project_id,
+                "cluster_name": self.cluster_name,
+                "host": self.host,
+                "connection_string": self.connection_string,
+            }
+        )
 
     @staticmethod
-    def _region_config(s: AtlasSettings, do_region: str
-                       ) -> mongodbatlas.AdvancedClusterReplicationSpecRegionConfigArgs:
+    def _region_config(
+        s: AtlasSettings, do_region: str
+    ) -> mongodbatlas.AdvancedClusterReplicationSpecRegionConfigArgs:
         region = catalog.atlas_region_for(do_region)
         if s.is_shared:
             return mongodbatlas.AdvancedClusterReplicationSpecRegionConfigArgs(
-                provider_name="TENANT", backing_provider_name=catalog.ATLAS_PROVIDER,
-                region_name=region, priority=7,
+                provider_name="TENANT",
+                backing_provider_name=catalog.ATLAS_PROVIDER,
+                region_name=region,
+                priority=7,
                 electable_specs=mongodbatlas.AdvancedClusterReplicationSpecRegionConfigElectableSpecsArgs(
-                    instance_size=s.tier))
+                    instance_size=s.tier
+                ),
+            )
         return mongodbatlas.AdvancedClusterReplicationSpecRegionConfigArgs(
-            provider_name=catalog.ATLAS_PROVIDER, region_name=region, priority=7,
+            provider_name=catalog.ATLAS_PROVIDER,
+            region_name=region,
+            priority=7,
             electable_specs=mongodbatlas.AdvancedClusterReplicationSpecRegionConfigElectableSpecsArgs(
-                instance_size=s.tier, node_count=s.node_count))
+                instance_size=s.tier, node_count=s.node_count
+            ),
+        )
 
 
 def mongodb_uri(host: str, username: str, password: str, database: str) -> str:
     """The app's connection string; user and password are percent-encoded."""
-    return (f"mongodb+srv://{quote(username, safe='')}:{quote(password, safe='')}@{host}/"
-            f"{quote(database, safe='')}?retryWrites=true&w=majority")
+    return (
+        f"mongodb+srv://{quote(username, safe='')}:{quote(password, safe='')}@{host}/"
+        f"{quote(database, safe='')}?retryWrites=true&w=majority"
+    )

@@ -1,60 +1,45 @@
-"""RedisNode: the app's cache, DigitalOcean managed Valkey or redis-server on a droplet."""
+"""Cache: the app's Redis-compatible cache, DigitalOcean managed Valkey (one to three
+nodes) or redis-server on one droplet in the VPC."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
-import pulumi_command as command
 import pulumi_digitalocean as digitalocean
 import pulumi_random as random
 
 from .cloudinit import cache_user_data
-from .fleet import egress_rules, ssh_ingress
-from .hosts import Host, SshAccount
+from .guarded import DropletSpec, GuardedDroplets, egress_rules, port_from_tag, ssh_ingress
+from .network import Placement
 from .rendering import render
 from .settings import RedisSettings
+from .ssh import Host, SshLogin
 
 REDIS_PORT = 6379
 CONFIGURE_SCRIPT = "redis-configure.sh.j2"
 
 
 @dataclass
-class SshLogin:
-    """What a droplet the program configures over SSH needs: who logs in, with what key,
-    from where."""
-
-    account: SshAccount
-    """The admin (ops) user and the automation key's secret private half."""
-    public_key: pulumi.Input[str]
-    """The automation key's public half, for that user in cloud-init."""
-    ssh_key_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    admin_ssh_sources: Sequence[str]
-
-
-@dataclass
-class RedisNodeArgs:
+class CacheArgs:
     name: str
     """Account-unique name of the cache (e.g. matra-prod-cache)."""
     settings: RedisSettings
-    region: pulumi.Input[str]
-    vpc_uuid: pulumi.Input[str]
-    vpc_ip_range: pulumi.Input[str]
+    placement: Placement
     client_tag: pulumi.Input[str]
     """Only droplets carrying this tag (the API fleet) may connect."""
     tags: Sequence[str] = ()
     image: str = "ubuntu-24-04-x64"
-    login: Optional[SshLogin] = None
+    login: SshLogin | None = None
     """Needed for mode droplet: the password is delivered over SSH."""
 
     def __post_init__(self) -> None:
         if self.settings.mode == "droplet" and self.login is None:
-            raise ValueError("RedisNodeArgs.login is required for mode droplet")
+            raise ValueError("CacheArgs.login is required for mode droplet")
 
 
-class RedisNode(pulumi.ComponentResource):
+class Cache(pulumi.ComponentResource):
     host: pulumi.Output[str]
     """The cache's private host name or address (not secret)."""
     url: pulumi.Output[str]
@@ -64,17 +49,23 @@ class RedisNode(pulumi.ComponentResource):
     ssh_hosts: list[Host]
     """Droplets of the cache that the program reaches over SSH (none when managed)."""
 
-    def __init__(self, name: str, args: RedisNodeArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("matra:index:RedisNode", name, None, opts)
+    def __init__(
+        self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        # Named RedisNode before it could be a managed cluster of several nodes.
+        renamed = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="matra:index:RedisNode")])
+        super().__init__(
+            "matra:index:Cache", name, None, pulumi.ResourceOptions.merge(opts, renamed)
+        )
         if args.settings.mode == "managed":
             self._managed(name, args)
         else:
             self._droplet(name, args)
         self.register_outputs({"host": self.host, "url": self.url, "urns": self.urns})
 
-    def _managed(self, name: str, args: RedisNodeArgs) -> None:
+    def _managed(self, name: str, args: CacheArgs) -> None:
         s = args.settings
+        child = pulumi.ResourceOptions(parent=self)
         cluster = digitalocean.DatabaseCluster(
             f"{name}-valkey",
             name=args.name,
@@ -82,76 +73,74 @@ class RedisNode(pulumi.ComponentResource):
             version=s.version,
             size=s.size,
             node_count=s.node_count,
-            region=args.region,
-            private_network_uuid=args.vpc_uuid,
+            region=args.placement.region,
+            private_network_uuid=args.placement.vpc_uuid,
             eviction_policy="allkeys_lru",
             tags=list(args.tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )
         digitalocean.DatabaseFirewall(
             f"{name}-valkey-firewall",
             cluster_id=cluster.id,
             rules=[digitalocean.DatabaseFirewallRuleArgs(type="tag", value=args.client_tag)],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )
         self.host = cluster.private_host
         self.url = pulumi.Output.secret(cluster.private_uri)
         self.urns = pulumi.Output.all(cluster.cluster_urn).apply(list)
         self.ssh_hosts = []
 
-    def _droplet(self, name: str, args: RedisNodeArgs) -> None:
+    def _droplet(self, name: str, args: CacheArgs) -> None:
         login = args.login
-        assert login is not None
+        assert login is not None  # CacheArgs checks it
         child = pulumi.ResourceOptions(parent=self)
-        # The firewall selects the droplet by this tag, so it exists before either.
+        # The firewall selects the droplet by its own tag, so the tag exists before either.
         tag = digitalocean.Tag(f"{name}-tag", name=args.name, opts=child).name
-        firewall = digitalocean.Firewall(
-            f"{name}-firewall",
-            name=f"{args.name}-fw",
-            tags=[tag],
-            inbound_rules=[
+        guarded = GuardedDroplets(
+            name,
+            tag=tag,
+            firewall_name=f"{args.name}-fw",
+            inbound=[
                 ssh_ingress(login.admin_ssh_sources),
-                digitalocean.FirewallInboundRuleArgs(
-                    protocol="tcp", port_range=str(REDIS_PORT),
-                    source_tags=[args.client_tag]),
+                port_from_tag(REDIS_PORT, args.client_tag),
             ],
-            outbound_rules=egress_rules(args.vpc_ip_range, mongodb=False),
-            opts=child,
+            outbound=egress_rules(args.placement.vpc_ip_range, mongodb=False),
+            spec=DropletSpec(
+                placement=args.placement,
+                size=args.settings.size,
+                image=args.image,
+                ssh_key_ids=login.ssh_key_ids,
+                tags=args.tags,
+            ),
+            parent=self,
         )
-        user_data = pulumi.Output.all(login.public_key, args.vpc_ip_range).apply(
-            lambda parts: cache_user_data(admin_user=login.account.user, admin_key=parts[0],
-                                          vpc_ip_range=parts[1]))
-        droplet = digitalocean.Droplet(
+        droplet = guarded.droplet(
             f"{name}-droplet",
-            name=args.name,
-            region=args.region,
-            size=args.settings.size,
-            image=args.image,
-            vpc_uuid=args.vpc_uuid,
-            ssh_keys=login.ssh_key_ids,
-            tags=[tag, *args.tags],
-            monitoring=True,
-            droplet_agent=True,
-            user_data=user_data,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[firewall]),
+            droplet_name=args.name,
+            user_data=pulumi.Output.all(login.public_key, args.placement.vpc_ip_range).apply(
+                lambda parts: cache_user_data(
+                    admin_user=login.account.user, admin_key=parts[0], vpc_ip_range=parts[1]
+                )
+            ),
         )
-        password = random.RandomPassword(f"{name}-password", length=40, special=False,
-                                         opts=child)
+        password = random.RandomPassword(f"{name}-password", length=40, special=False, opts=child)
         private_ip = droplet.ipv4_address_private
         host = Host(name=name, address=droplet.ipv4_address, droplet_id=droplet.id)
         self.ssh_hosts = [host]
-        configure = command.remote.Command(
+        configure = login.account.run(
             f"{name}-configure",
-            connection=login.account.connection(host),
-            create=private_ip.apply(lambda ip: render(CONFIGURE_SCRIPT, private_ip=ip)),
+            host,
+            private_ip.apply(lambda ip: render(CONFIGURE_SCRIPT, private_ip=ip)),
             # The password travels on stdin: never on a command line, never in user data.
             stdin=password.result,
-            # Runs again on a new droplet or address; a new password (stdin) re-runs it too.
-            triggers=[droplet.id, private_ip],
-            opts=child,
+            # Runs again on a new address too; a new password (stdin) re-runs it as well.
+            triggers=[private_ip],
+            parent=self,
         )
         self.host = private_ip
-        self.url = pulumi.Output.secret(pulumi.Output.all(
-            password.result, private_ip, configure.id).apply(
-                lambda parts: f"redis://default:{parts[0]}@{parts[1]}:{REDIS_PORT}/0"))
+        self.url = pulumi.Output.secret(
+            pulumi.Output.all(password.result, private_ip, configure.id).apply(
+                lambda parts: f"redis://default:{parts[0]}@{parts[1]}:{REDIS_PORT}/0"
+            )
+        )
         self.urns = pulumi.Output.all(droplet.droplet_urn).apply(list)

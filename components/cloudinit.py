@@ -1,7 +1,10 @@
-"""Cloud-init user data for the API droplets, rendered from a template file."""
+"""Cloud-init user data for the droplets, rendered from template files."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import pulumi
 import yaml
 
 from .rendering import render
@@ -11,6 +14,19 @@ CACHE_TEMPLATE = "redis-cloud-init.yaml.j2"
 DOCKER_SCRIPT = "install-docker.sh.j2"
 
 
+@dataclass
+class HostSetup:
+    """What cloud-init sets up on each API droplet besides the admin login (public values
+    only)."""
+
+    deploy_user: str
+    deploy_key: pulumi.Input[str]
+    """The deploy job's public key, for the deploy user."""
+    app_port: int
+    health_path: str
+    server_name: str
+
+
 def _checked(name: str, document: str) -> str:
     parsed = yaml.safe_load(document)
     if not document.startswith("#cloud-config\n") or not isinstance(parsed, dict):
@@ -18,23 +34,33 @@ def _checked(name: str, document: str) -> str:
     return document
 
 
-def api_user_data(*, admin_user: str, admin_key: str, deploy_user: str, deploy_key: str,
-                  app_port: int, health_path: str, server_name: str) -> str:
-    """The #cloud-config document for an API droplet.
+def api_user_data(setup: HostSetup, *, admin_user: str, admin_key: str, deploy_key: str) -> str:
+    """The #cloud-config document for an API droplet (``deploy_key``: the resolved
+    ``setup.deploy_key``).
 
     Only public material goes in (user names, the admin user's automation key, the
     deploy job's key, ports, paths): user data is readable on the droplet's metadata
     endpoint and a change to it replaces the droplet. Operators' keys come over SSH.
     """
-    return _checked(API_TEMPLATE, render(
-        API_TEMPLATE, admin_user=admin_user, admin_key=admin_key, deploy_user=deploy_user,
-        deploy_key=deploy_key, app_port=app_port, health_path=health_path,
-        server_name=server_name, docker_script=render(DOCKER_SCRIPT).rstrip("\n")))
+    params = {**vars(setup), "deploy_key": deploy_key}
+    return _checked(
+        API_TEMPLATE,
+        render(
+            API_TEMPLATE,
+            admin_user=admin_user,
+            admin_key=admin_key,
+            docker_script=render(DOCKER_SCRIPT).rstrip("\n"),
+            **params,
+        ),
+    )
 
 
 def cache_user_data(*, admin_user: str, admin_key: str, vpc_ip_range: str) -> str:
     """The #cloud-config document for the cache droplet (no password: that comes over
     SSH on stdin)."""
-    return _checked(CACHE_TEMPLATE, render(
-        CACHE_TEMPLATE, admin_user=admin_user, admin_key=admin_key,
-        vpc_ip_range=vpc_ip_range))
+    return _checked(
+        CACHE_TEMPLATE,
+        render(
+            CACHE_TEMPLATE, admin_user=admin_user, admin_key=admin_key, vpc_ip_range=vpc_ip_range
+        ),
+    )

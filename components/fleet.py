@@ -4,98 +4,49 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any
 
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from .cloudinit import api_user_data
-from .settings import BackupPolicy
-
-ANYWHERE = ["0.0.0.0/0", "::/0"]
-
-# What hosts reach out to, and nothing else: DNS, NTP, package mirrors and registries
-# over HTTP/HTTPS. Traffic inside the VPC (cache, health checks) is open both ways.
-EGRESS: tuple[tuple[str, str, str], ...] = (
-    ("udp", "53", "DNS"),
-    ("tcp", "53", "DNS over TCP"),
-    ("udp", "123", "NTP"),
-    ("tcp", "80", "HTTP (apt mirrors, ACME)"),
-    ("tcp", "443", "HTTPS (registry, Docker, ACME, monitoring)"),
-)
-MONGODB_EGRESS = ("tcp", "27017", "MongoDB Atlas (its addresses are not known up front)")
-
-
-def ssh_ingress(sources: Sequence[str]) -> digitalocean.FirewallInboundRuleArgs:
-    """Port 22 from the admin CIDRs only."""
-    return digitalocean.FirewallInboundRuleArgs(protocol="tcp", port_range="22",
-                                                source_addresses=list(sources))
-
-
-def egress_rules(vpc_ip_range: pulumi.Input[str], *, mongodb: bool
-                 ) -> list[digitalocean.FirewallOutboundRuleArgs]:
-    """Egress to everywhere on the EGRESS ports (and MongoDB's, for the API hosts), ICMP,
-    and anything inside the VPC."""
-    ports = [*EGRESS, *([MONGODB_EGRESS] if mongodb else [])]
-    return [
-        *(digitalocean.FirewallOutboundRuleArgs(
-            protocol=protocol, port_range=port, destination_addresses=ANYWHERE)
-          for protocol, port, _ in ports),
-        digitalocean.FirewallOutboundRuleArgs(protocol="icmp", destination_addresses=ANYWHERE),
-        digitalocean.FirewallOutboundRuleArgs(
-            protocol="tcp", port_range="1-65535", destination_addresses=[vpc_ip_range]),
-        digitalocean.FirewallOutboundRuleArgs(
-            protocol="udp", port_range="1-65535", destination_addresses=[vpc_ip_range]),
-    ]
-
-
-@dataclass
-class HostSetup:
-    """What cloud-init sets up on each API droplet (public values only)."""
-
-    admin_user: str
-    admin_key: pulumi.Input[str]
-    """The automation public key, for the admin (ops) user."""
-    deploy_user: str
-    deploy_key: pulumi.Input[str]
-    """The deploy job's public key, for the deploy user."""
-    app_port: int
-    health_path: str
-    server_name: str
+from .cloudinit import HostSetup, api_user_data
+from .guarded import DropletSpec, GuardedDroplets, egress_rules, icmp_from, ssh_ingress, web_ingress
+from .network import Placement
+from .settings import FleetSettings
+from .ssh import Host, SshLogin
 
 
 @dataclass
 class DropletFleetArgs:
-    count: int
-    """Number of droplets; they are named <name>-0 ... <name>-(count-1)."""
     name_prefix: str
-    """Prefix of the droplets' hostnames (e.g. matra-prod-api)."""
-    region: pulumi.Input[str]
-    size: pulumi.Input[str]
-    image: pulumi.Input[str]
-    vpc_uuid: pulumi.Input[str]
-    vpc_ip_range: pulumi.Input[str]
+    """Prefix of the droplets' hostnames (e.g. matra-prod-api): <prefix>-0, <prefix>-1, ..."""
+    placement: Placement
     fleet_tag: pulumi.Input[str]
     """Tag that marks these droplets: the firewall and load balancer select by it."""
-    ssh_key_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    host: HostSetup
-    admin_ssh_sources: Sequence[str]
-    """CIDRs allowed to reach port 22."""
-    extra_tags: Sequence[str] = field(default_factory=tuple)
-    backup_policy: Optional[BackupPolicy] = None
-    """None turns droplet backups off."""
-    web_load_balancer_uids: Optional[pulumi.Input[Sequence[pulumi.Input[str]]]] = None
-    """Load balancers allowed to reach 80/443; None opens 80/443 to anywhere."""
-    reserve_ip: bool = False
-    """Give the (single) droplet a reserved IP to serve as its stable ingress address."""
+    login: SshLogin
+    """How the program logs in (the admin user and key) and from where."""
+    settings: FleetSettings
+    """How many droplets, their size, image and backups, and what they serve."""
+    deploy_user: str
+    deploy_key: pulumi.Input[str]
+    """The deploy job's public key, for the deploy user."""
+    tags: Sequence[str] = field(default_factory=tuple)
+    """Tags besides the fleet tag."""
+    web_load_balancer_uids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    """Load balancers allowed to reach 80/443. None: 80/443 are open to anywhere and the
+    (single) droplet gets a reserved IP as its stable ingress address."""
 
     def __post_init__(self) -> None:
-        if self.count < 1:
-            raise ValueError(f"DropletFleetArgs.count must be at least 1, got {self.count}")
-        if self.reserve_ip and self.count != 1:
-            raise ValueError("DropletFleetArgs.reserve_ip needs exactly one droplet")
-        if not self.admin_ssh_sources:
-            raise ValueError("DropletFleetArgs.admin_ssh_sources must name at least one CIDR")
+        count = self.settings.droplet_count
+        if count < 1:
+            raise ValueError(f"DropletFleetArgs: droplet count must be at least 1, got {count}")
+        if self.web_load_balancer_uids is None and count != 1:
+            raise ValueError(
+                "DropletFleetArgs: without a load balancer the reserved IP needs exactly one "
+                f"droplet, got {count}"
+            )
+        if not self.login.admin_ssh_sources:
+            raise ValueError("DropletFleetArgs.login.admin_ssh_sources must name at least one CIDR")
 
 
 class DropletFleet(pulumi.ComponentResource):
@@ -109,95 +60,93 @@ class DropletFleet(pulumi.ComponentResource):
     """Public IPv4 of each droplet, in index order."""
     private_ipv4s: pulumi.Output[list[str]]
     """VPC IPv4 of each droplet, in index order."""
+    deploy_targets: pulumi.Output[list[dict[str, Any]]]
+    """{name, ip} of each droplet, in index order: what the deploy command reaches."""
     fleet_tag: pulumi.Output[str]
     """The tag every droplet of the fleet carries."""
     firewall_id: pulumi.Output[str]
     """Id of the fleet's Cloud Firewall."""
-    reserved_ip: Optional[pulumi.Output[str]]
+    reserved_ip: pulumi.Output[str] | None
     """The reserved IP, when the fleet was asked for one."""
-    reserved_ip_urn: Optional[pulumi.Output[str]]
+    reserved_ip_urn: pulumi.Output[str] | None
     """DigitalOcean URN of the reserved IP, when there is one."""
     droplets: list[digitalocean.Droplet]
-    """The droplets in index order, for per-droplet resources (access lists, SSH)."""
+    """The droplets in index order, for per-droplet resources (access lists)."""
+    hosts: list[Host]
+    """The droplets as SSH hosts (api-0, api-1, ...), for the commands run on them."""
 
-    def __init__(self, name: str, args: DropletFleetArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: DropletFleetArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("matra:index:DropletFleet", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-
-        host = args.host
-        user_data = pulumi.Output.all(host.admin_key, host.deploy_key).apply(
-            lambda keys: api_user_data(admin_user=host.admin_user, admin_key=keys[0],
-                                       deploy_user=host.deploy_user, deploy_key=keys[1],
-                                       app_port=host.app_port, health_path=host.health_path,
-                                       server_name=host.server_name))
-        tags = [args.fleet_tag, *args.extra_tags]
-        backup_policy = None
-        if args.backup_policy is not None:
-            backup_policy = digitalocean.DropletBackupPolicyArgs(
-                plan=args.backup_policy.plan, weekday=args.backup_policy.weekday,
-                hour=args.backup_policy.hour)
-
-        web_rules = self._web_rules(args.web_load_balancer_uids)
-        firewall = digitalocean.Firewall(
-            f"{name}-firewall",
-            name=f"{args.name_prefix}-fw",
-            tags=[args.fleet_tag],
-            inbound_rules=[
-                ssh_ingress(args.admin_ssh_sources),
-                *web_rules,
-                digitalocean.FirewallInboundRuleArgs(
-                    protocol="icmp", source_addresses=[args.vpc_ip_range]),
-            ],
-            outbound_rules=egress_rules(args.vpc_ip_range, mongodb=True),
-            opts=child,
+        login, settings = args.login, args.settings
+        host = HostSetup(
+            deploy_user=args.deploy_user,
+            deploy_key=args.deploy_key,
+            app_port=settings.app_port,
+            health_path=settings.health_path,
+            server_name=settings.api_hostname,
         )
-
-        droplets = [
-            digitalocean.Droplet(
-                f"{name}-{index}",
-                name=f"{args.name_prefix}-{index}",
-                region=args.region,
-                size=args.size,
-                image=args.image,
-                vpc_uuid=args.vpc_uuid,
-                ssh_keys=args.ssh_key_ids,
-                tags=tags,
-                monitoring=True,
-                droplet_agent=True,
-                ipv6=False,
-                backups=args.backup_policy is not None,
-                backup_policy=backup_policy,
-                user_data=user_data,
-                # User data holds only what is stable for the stack's life (users, the
-                # automation and deploy keys, the template); changing it replaces the
-                # droplet, and the preview says so. Operators' keys and everything
-                # secret arrive over SSH instead. The firewall (selecting by the fleet
-                # tag) exists first, so no droplet ever boots unguarded.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[firewall]),
+        user_data = pulumi.Output.all(login.public_key, args.deploy_key).apply(
+            lambda keys: api_user_data(
+                host, admin_user=login.account.user, admin_key=keys[0], deploy_key=keys[1]
             )
-            for index in range(args.count)
+        )
+        guarded = GuardedDroplets(
+            name,
+            tag=args.fleet_tag,
+            firewall_name=f"{args.name_prefix}-fw",
+            inbound=[
+                ssh_ingress(login.admin_ssh_sources),
+                *web_ingress(args.web_load_balancer_uids),
+                icmp_from(args.placement.vpc_ip_range),
+            ],
+            outbound=egress_rules(args.placement.vpc_ip_range, mongodb=True),
+            spec=DropletSpec(
+                placement=args.placement,
+                size=settings.droplet_size,
+                image=settings.droplet_image,
+                ssh_key_ids=login.ssh_key_ids,
+                tags=args.tags,
+                backup_policy=settings.backup_policy,
+            ),
+            parent=self,
+        )
+        droplets = [
+            guarded.droplet(
+                f"{name}-{index}", droplet_name=f"{args.name_prefix}-{index}", user_data=user_data
+            )
+            for index in range(settings.droplet_count)
         ]
 
         self.reserved_ip = None
         self.reserved_ip_urn = None
-        if args.reserve_ip:
+        if args.web_load_balancer_uids is None:
             reserved = digitalocean.ReservedIp(
-                f"{name}-ip", region=args.region,
-                droplet_id=droplets[0].id.apply(int), opts=child)
+                f"{name}-ip",
+                region=args.placement.region,
+                droplet_id=droplets[0].id.apply(int),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
             self.reserved_ip = reserved.ip_address
             self.reserved_ip_urn = reserved.reserved_ip_urn
 
         self.droplets = droplets
-        self.droplet_ids = pulumi.Output.all(*(d.id for d in droplets)).apply(list)
-        self.droplet_names = pulumi.Output.all(*(d.name for d in droplets)).apply(list)
-        self.droplet_urns = pulumi.Output.all(*(d.droplet_urn for d in droplets)).apply(list)
-        self.public_ipv4s = pulumi.Output.all(*(d.ipv4_address for d in droplets)).apply(list)
-        self.private_ipv4s = pulumi.Output.all(
-            *(d.ipv4_address_private for d in droplets)).apply(list)
+        self.hosts = [
+            Host(name=f"{name}-{index}", address=d.ipv4_address, droplet_id=d.id)
+            for index, d in enumerate(droplets)
+        ]
+        self.droplet_ids = _each(d.id for d in droplets)
+        self.droplet_names = _each(d.name for d in droplets)
+        self.droplet_urns = _each(d.droplet_urn for d in droplets)
+        self.public_ipv4s = _each(d.ipv4_address for d in droplets)
+        self.private_ipv4s = _each(d.ipv4_address_private for d in droplets)
+        self.deploy_targets = pulumi.Output.all(self.droplet_names, self.public_ipv4s).apply(
+            lambda pair: [{"name": n, "ip": ip} for n, ip in zip(*pair, strict=False)]
+        )
         self.fleet_tag = pulumi.Output.from_input(args.fleet_tag)
-        self.firewall_id = firewall.id
-        outputs = {
+        self.firewall_id = guarded.firewall.id
+        outputs: dict[str, Any] = {
             "droplet_ids": self.droplet_ids,
             "droplet_names": self.droplet_names,
             "public_ipv4s": self.public_ipv4s,
@@ -209,14 +158,7 @@ class DropletFleet(pulumi.ComponentResource):
             outputs["reserved_ip"] = self.reserved_ip
         self.register_outputs(outputs)
 
-    @staticmethod
-    def _web_rules(load_balancer_uids: Optional[pulumi.Input[Sequence[pulumi.Input[str]]]]
-                   ) -> list[digitalocean.FirewallInboundRuleArgs]:
-        """80 and 443 from the load balancer when there is one, else from anywhere."""
-        if load_balancer_uids is None:
-            return [digitalocean.FirewallInboundRuleArgs(
-                protocol="tcp", port_range=port, source_addresses=ANYWHERE)
-                for port in ("80", "443")]
-        return [digitalocean.FirewallInboundRuleArgs(
-            protocol="tcp", port_range=port, source_load_balancer_uids=load_balancer_uids)
-            for port in ("80", "443")]
+
+def _each(values: Any) -> pulumi.Output[list[str]]:
+    """One Output of the list of each droplet's value, in index order."""
+    return pulumi.Output.all(*values).apply(list)

@@ -1,11 +1,14 @@
-"""Run the program, or a component, under Pulumi mocks and record what it registers.
+"""Run the program, or one component, under Pulumi mocks and record what it registers.
 
 - ``stack_config(stack)`` builds the config the CLI would hand the program: the
   defaults declared in ``Pulumi.yaml`` overlaid with the real ``Pulumi.<stack>.yaml``
   (mocks apply neither by themselves).
 - ``run_program(...)`` runs ``__main__.py`` on a fresh event loop with a recording
-  monitor, and returns every registration (inputs, parent, options) and the stack
+  monitor; ``build(factory)`` does the same for one component. Both return every
+  registration as a ``Resource`` (inputs, wire form, parent, options) and the stack
   outputs resolved with their secret-ness.
+- ``Resource`` is the one picture of a registered resource: the program tests read its
+  ``inputs``, the policy harness hands its ``props`` (the wire form) to the pack.
 """
 
 from __future__ import annotations
@@ -14,20 +17,21 @@ import asyncio
 import hashlib
 import json
 import runpy
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, TypeVar
 
 import pulumi
 import yaml
-from google.protobuf import json_format
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+
+from components.ssh import SshAccount, SshLogin
+from pulumi_private import MockMonitor, deserialize, is_secret_wire, run_body, sync, wire
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
-STACKS = ("dev", "staging", "prod")
+STACKS = tuple(sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml")))
+T = TypeVar("T")
 
 
 def _config_string(value: Any) -> str:
@@ -42,8 +46,11 @@ def _config_string(value: Any) -> str:
 
 def project_defaults() -> dict[str, str]:
     declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    return {f"{PROJECT}:{key}": _config_string(spec["default"])
-            for key, spec in declared.items() if "default" in spec}
+    return {
+        f"{PROJECT}:{key}": _config_string(spec["default"])
+        for key, spec in declared.items()
+        if "default" in spec
+    }
 
 
 def stack_config(stack: str) -> dict[str, str]:
@@ -70,6 +77,14 @@ def mock_private_key(name: str) -> str:
 
 GENERATED_KEYS = ("ssh-automation", "ssh-deploy")
 
+LOGIN = SshLogin(
+    account=SshAccount(user="ops", private_key="AUTOMATION-PRIVATE-KEY"),
+    public_key="ssh-ed25519 AAAAC3Nz automation",
+    ssh_key_ids=["111"],
+    admin_ssh_sources=["198.51.100.0/24"],
+)
+"""How a component test's program logs in to the droplets it builds."""
+
 
 class MatraMocks(pulumi.runtime.Mocks):
     """Echo inputs back as state and fill in what the provider would compute.
@@ -80,7 +95,7 @@ class MatraMocks(pulumi.runtime.Mocks):
     def __init__(self, engine_preview: bool = False) -> None:
         self.engine_preview = engine_preview
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         state = dict(args.inputs)
         if self.engine_preview:
             return ("" if args.custom else None), state
@@ -91,8 +106,11 @@ class MatraMocks(pulumi.runtime.Mocks):
             # api-N gets .(11+N); other droplets get .200 and up.
             suffix = args.name.rsplit("-", 1)[-1]
             host = 11 + int(suffix) if suffix.isdigit() else 200 + int(rid) % 50
-            state.update(ipv4Address=f"203.0.113.{host}", ipv4AddressPrivate=f"10.0.0.{host}",
-                         dropletUrn=f"do:droplet:{rid}")
+            state.update(
+                ipv4Address=f"203.0.113.{host}",
+                ipv4AddressPrivate=f"10.0.0.{host}",
+                dropletUrn=f"do:droplet:{rid}",
+            )
         elif t == "digitalocean:index/loadBalancer:LoadBalancer":
             state.update(ip="198.51.100.200", loadBalancerUrn=f"do:loadbalancer:{rid}")
         elif t == "digitalocean:index/reservedIp:ReservedIp":
@@ -103,20 +121,29 @@ class MatraMocks(pulumi.runtime.Mocks):
         elif t == "tls:index/privateKey:PrivateKey":
             state.update(
                 publicKeyOpenssh=f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA{rid} generated\n",
-                privateKeyOpenssh=pulumi.Output.secret(mock_private_key(args.name)))
+                privateKeyOpenssh=pulumi.Output.secret(mock_private_key(args.name)),
+            )
         elif t == "mongodbatlas:index/advancedCluster:AdvancedCluster":
             state["connectionStrings"] = {
-                "standardSrv": f"mongodb+srv://{state['name']}.ab1cd.mongodb.net"}
+                "standardSrv": f"mongodb+srv://{state['name']}.ab1cd.mongodb.net"
+            }
         elif t == "digitalocean:index/databaseCluster:DatabaseCluster":
             host = f"private-{state['name']}-do-user-1.k.db.ondigitalocean.com"
-            state.update(privateHost=host, clusterUrn=f"do:dbaas:{rid}",
-                         privateUri=f"rediss://default:VALKEYPASS{rid}@{host}:25061")
+            state.update(
+                privateHost=host,
+                clusterUrn=f"do:dbaas:{rid}",
+                privateUri=f"rediss://default:VALKEYPASS{rid}@{host}:25061",
+            )
         elif t == "random:index/randomPassword:RandomPassword":
             state["result"] = pulumi.Output.secret(f"Pw{rid}{'x' * 30}")
             rid = "none"
-        elif t == "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials":
+        elif t == (
+            "digitalocean:index/containerRegistryDockerCredentials:"
+            "ContainerRegistryDockerCredentials"
+        ):
             state["dockerCredentials"] = pulumi.Output.secret(
-                '{"auths":{"registry.digitalocean.com":{"auth":"UkVHSVNUUllUT0tFTg=="}}}')
+                '{"auths":{"registry.digitalocean.com":{"auth":"UkVHSVNUUllUT0tFTg=="}}}'
+            )
         elif t == "command:remote:Command":
             state["stdout"] = ""
         elif t == "digitalocean:index/sshKey:SshKey":
@@ -125,51 +152,72 @@ class MatraMocks(pulumi.runtime.Mocks):
             rid = state["name"]
         return (rid if args.custom else None), state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list]]:
-        raise AssertionError(f"unexpected invoke {args.token}: the program must not read "
-                             "the cloud during a preview")
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
+        raise AssertionError(
+            f"unexpected invoke {args.token}: the program must not read the cloud during a preview"
+        )
 
 
 @dataclass
-class Registration:
+class Resource:
+    """One resource as the engine sees it registered: what the program tests assert on
+    (``inputs``) and what a policy pack is handed (``props``: the wire form, unknowns as
+    the engine's sentinel, secrets wrapped).
+
+    Built by the recording monitor for a program run, or by hand for a policy test:
+    ``Resource(DROPLET, "api-0", {"sshKeys": []})``."""
+
     type: str
     name: str
-    urn: str
-    custom: bool
-    inputs: dict[str, Any]
-    parent: str
-    protect: bool
-    dependencies: list[str]
-    ignore_changes: list[str]
-    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    props: Mapping[str, Any]
+    urn: str = ""
+    protect: bool = False
+    parent: str = ""
+    dependencies: Sequence[str] = ()
+    property_dependencies: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    """The inputs as Python values (secrets still wrapped: see ``plain``)."""
+    custom: bool = True
+    ignore_changes: list[str] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     """What the mock provider returned (inputs plus computed outputs)."""
-    wire: dict[str, Any] = field(default_factory=dict)
-    """The inputs as sent on the wire: unknowns as the engine's sentinel, secrets
-    wrapped; what the engine hands a policy pack."""
+
+    def __post_init__(self) -> None:
+        if not self.urn:
+            self.urn = f"urn:pulumi:test::{PROJECT}::{self.type}::{self.name}"
+        if not self.inputs:
+            self.inputs = dict(self.props)
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
+class RecordingMonitor(MockMonitor):
     """A MockMonitor that keeps each RegisterResource request's options too."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
-        self.registrations: list[Registration] = []
+        self.registrations: list[Resource] = []
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
-            self.registrations.append(Registration(
-                type=request.type, name=request.name, urn=response.urn,
-                custom=bool(request.custom), inputs=inputs, parent=request.parent,
-                protect=bool(request.protect), dependencies=list(request.dependencies),
-                ignore_changes=list(request.ignoreChanges),
-                property_dependencies={key: list(deps.urns) for key, deps
-                                       in request.propertyDependencies.items()},
-                state=self.resources[response.urn].state if response.urn in self.resources
-                else {},
-                wire=json_format.MessageToDict(request.object)))
+            registered = self.resources.get(response.urn)
+            self.registrations.append(
+                Resource(
+                    type=request.type,
+                    name=request.name,
+                    props=wire(request.object),
+                    urn=response.urn,
+                    protect=bool(request.protect),
+                    parent=request.parent,
+                    dependencies=list(request.dependencies),
+                    property_dependencies={
+                        key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                    },
+                    inputs=deserialize(request.object),
+                    custom=bool(request.custom),
+                    ignore_changes=list(request.ignoreChanges),
+                    state=registered.state if registered is not None else {},
+                )
+            )
         return response
 
 
@@ -182,70 +230,95 @@ class Resolved:
 
 @dataclass
 class ProgramRun:
-    registrations: list[Registration]
+    registrations: list[Resource]
     outputs: dict[str, Resolved] = field(default_factory=dict)
-    error: Optional[BaseException] = None
+    error: BaseException | None = None
 
-    def of_type(self, type_token: str) -> list[Registration]:
+    def of_type(self, type_token: str) -> list[Resource]:
         return [r for r in self.registrations if r.type == type_token]
 
-    def one(self, type_token: str) -> Registration:
+    def one(self, type_token: str) -> Resource:
         found = self.of_type(type_token)
         assert len(found) == 1, f"expected one {type_token}, found {len(found)}"
         return found[0]
 
-    def api_droplets(self) -> list[Registration]:
+    def api_droplets(self) -> list[Resource]:
         """The API fleet's droplets (api-0, api-1, ...), in index order."""
-        found = [r for r in self.of_type("digitalocean:index/droplet:Droplet")
-                 if r.parent.endswith("$matra:index:DropletFleet::api")]
+        found = [
+            r
+            for r in self.of_type("digitalocean:index/droplet:Droplet")
+            if r.parent.endswith("$matra:index:DropletFleet::api")
+        ]
         return sorted(found, key=lambda r: int(r.name.rsplit("-", 1)[1]))
 
-    def by_name(self, name: str) -> Registration:
+    def by_name(self, name: str) -> Resource:
         found = [r for r in self.registrations if r.name == name]
         assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
         return found[0]
 
 
-def _fresh_runtime(stack: str, config: dict[str, str], secret_keys: list[str],
-                   preview: bool, engine_preview: bool = False
-                   ) -> tuple[MatraMocks, RecordingMonitor]:
+def _fresh_runtime(
+    stack: str, config: dict[str, str], secret_keys: list[str], preview: bool, engine_preview: bool
+) -> RecordingMonitor:
     asyncio.set_event_loop(asyncio.new_event_loop())
-    pulumi.runtime.settings.reset_options(project=PROJECT, stack=stack, preview=preview)
+    pulumi.runtime.reset_options(project=PROJECT, stack=stack, preview=preview)
     pulumi.runtime.set_all_config(config, secret_keys)
     mocks = MatraMocks(engine_preview=engine_preview)
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
-                             monitor=monitor)
-    return mocks, monitor
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    return monitor
 
 
 async def _resolve(value: Any) -> Resolved:
     output = pulumi.Output.from_input(value)
-    return Resolved(value=await output.future(), secret=await output.is_secret(),
-                    known=await output.is_known())
+    return Resolved(
+        value=await output.future(), secret=await output.is_secret(), known=await output.is_known()
+    )
 
 
-def run(body: Callable[[], Any], *, stack: str = "dev", config: Optional[dict[str, str]] = None,
-        secret_keys: Optional[list[str]] = None, preview: bool = False,
-        engine_preview: bool = False) -> ProgramRun:
+def run(
+    body: Callable[[], Any],
+    *,
+    stack: str = "dev",
+    config: dict[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    preview: bool = False,
+    engine_preview: bool = False,
+) -> ProgramRun:
     """Run ``body`` (a program, or code that builds components) under mocks."""
-    _, monitor = _fresh_runtime(stack, config or {}, secret_keys or [], preview or engine_preview,
-                                engine_preview)
+    monitor = _fresh_runtime(
+        stack, config or {}, secret_keys or [], preview or engine_preview, engine_preview
+    )
     result = ProgramRun(registrations=monitor.registrations)
     try:
-        _sync_await(run_pulumi_func(body))
-    except Exception as error:  # noqa: BLE001 (the caller asserts on it)
+        run_body(body)
+    except Exception as error:
         result.error = error
         return result
     stack_resource = pulumi.runtime.get_root_resource()
+    assert stack_resource is not None
     for name, value in stack_resource.outputs.items():
-        result.outputs[name] = _sync_await(_resolve(value))
+        result.outputs[name] = sync(_resolve(value))
     return result
 
 
-def run_program(stack: str = "dev", *, overrides: Optional[dict[str, Any]] = None,
-                unset: tuple[str, ...] = (), secret_keys: tuple[str, ...] = (),
-                preview: bool = True, engine_preview: bool = False) -> ProgramRun:
+def build(factory: Callable[[], T], *, stack: str = "test") -> tuple[ProgramRun, T]:
+    """Build one component (whatever ``factory`` returns) under mocks; it must succeed."""
+    holder: list[T] = []
+    result = run(lambda: holder.append(factory()), stack=stack)
+    assert result.error is None, result.error
+    return result, holder[0]
+
+
+def run_program(
+    stack: str = "dev",
+    *,
+    overrides: dict[str, Any] | None = None,
+    unset: tuple[str, ...] = (),
+    secret_keys: tuple[str, ...] = (),
+    preview: bool = True,
+    engine_preview: bool = False,
+) -> ProgramRun:
     """Run __main__.py with the stack's real config, changed by ``overrides``
     (short keys, values as in a stack file) and ``unset`` (short keys); as a preview
     (what every pull request runs) unless ``preview=False`` (an update).
@@ -256,21 +329,24 @@ def run_program(stack: str = "dev", *, overrides: Optional[dict[str, Any]] = Non
         config[f"{PROJECT}:{key}"] = _config_string(value)
     for key in unset:
         config.pop(f"{PROJECT}:{key}", None)
-    return run(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
-               stack=stack, config=config, preview=preview, engine_preview=engine_preview,
-               secret_keys=[f"{PROJECT}:{k}" for k in secret_keys])
+    return run(
+        lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
+        stack=stack,
+        config=config,
+        preview=preview,
+        engine_preview=engine_preview,
+        secret_keys=[f"{PROJECT}:{k}" for k in secret_keys],
+    )
 
 
 def resolve(value: Any) -> Resolved:
     """Resolve an Output (or plain value) inside the current mock runtime."""
-    return _sync_await(_resolve(value))
+    return sync(_resolve(value))
 
 
 def is_secret_input(value: Any) -> bool:
     """Whether a registered input arrived wrapped as a secret."""
-    return (isinstance(value, dict)
-            and value.get(pulumi.runtime.rpc._special_sig_key)
-            == pulumi.runtime.rpc._special_secret_sig)
+    return is_secret_wire(value)
 
 
 def plain(value: Any) -> Any:

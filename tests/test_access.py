@@ -2,10 +2,10 @@
 (generated, or its public half supplied), the operators' keys; secrets stay secret."""
 
 from components import SshAccess, SshAccessArgs
+from harness import build as build_component
 from harness import plain, resolve, run, run_program
+from matra_policies.types import PRIVATE_KEY, SSH_KEY
 
-PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
-SSH_KEY = "digitalocean:index/sshKey:SshKey"
 OPERATOR = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperator alice@laptop"
 DEPLOY_JOB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDeployJob ci"
 
@@ -13,11 +13,7 @@ DEPLOY_JOB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDeployJob ci"
 def build(**changes):
     args = dict(key_name="matra-test-automation", operator_public_keys=[OPERATOR])
     args.update(changes)
-    holder = {}
-    result = run(lambda: holder.update(access=SshAccess("ssh", SshAccessArgs(**args))),
-                 stack="test")
-    assert result.error is None, result.error
-    return result, holder["access"]
+    return build_component(lambda: SshAccess("ssh", SshAccessArgs(**args)))
 
 
 def test_generates_ed25519_pairs_whose_private_halves_are_secret():
@@ -47,8 +43,9 @@ def test_operator_keys_are_not_registered_in_the_account():
 
 def test_a_supplied_pair_is_used_and_nothing_is_generated_for_it():
     supplied_public = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISupplied ops"
-    result, access = build(supplied_public_key=supplied_public,
-                           supplied_private_key="PRIVATE-MATERIAL")
+    result, access = build(
+        supplied_public_key=supplied_public, supplied_private_key="PRIVATE-MATERIAL"
+    )
     assert [r.name for r in result.of_type(PRIVATE_KEY)] == ["ssh-deploy"]
     assert result.one(SSH_KEY).inputs["publicKey"] == supplied_public
     private = resolve(access.automation_private_key)
@@ -63,10 +60,15 @@ def test_a_supplied_deploy_key_means_no_private_half_anywhere():
 
 
 def test_a_stack_supplied_key_flows_from_secret_config():
-    run_ = run_program("prod", overrides={
-        "automationSshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISupplied ops",
-        "automationSshPrivateKey": "PRIVATE-MATERIAL",
-        "deploySshPublicKey": DEPLOY_JOB}, secret_keys=("automationSshPrivateKey",))
+    run_ = run_program(
+        "prod",
+        overrides={
+            "automationSshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISupplied ops",
+            "automationSshPrivateKey": "PRIVATE-MATERIAL",
+            "deploySshPublicKey": DEPLOY_JOB,
+        },
+        secret_keys=("automationSshPrivateKey",),
+    )
     assert run_.error is None, run_.error
     assert run_.of_type(PRIVATE_KEY) == []
     assert "deploySshPrivateKey" not in run_.outputs
@@ -87,7 +89,11 @@ def test_the_automation_private_key_is_never_an_output():
 
 
 def test_half_a_supplied_pair_is_refused():
-    result = run(lambda: SshAccess("ssh", SshAccessArgs(
-        key_name="k", supplied_public_key="ssh-ed25519 AAAAC3Nz ops")), stack="test")
+    result = run(
+        lambda: SshAccess(
+            "ssh", SshAccessArgs(key_name="k", supplied_public_key="ssh-ed25519 AAAAC3Nz ops")
+        ),
+        stack="test",
+    )
     assert isinstance(result.error, ValueError) and "both halves" in str(result.error)
     assert result.of_type(SSH_KEY) == []

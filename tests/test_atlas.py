@@ -1,34 +1,48 @@
 """AtlasCluster: tier, region, backups, protection, access list, app user, secrets."""
 
+from dataclasses import replace
+
 import pytest
 
 from components import AccessEntry, AtlasCluster, AtlasClusterArgs, catalog
 from components.atlas import mongodb_uri
 from components.settings import AtlasSettings
-from harness import is_secret_input, plain, resolve, run, run_program
+from harness import build as build_component
+from harness import is_secret_input, plain, resolve, run_program
+from matra_policies.types import ATLAS_ACCESS_LIST as ACCESS
+from matra_policies.types import ATLAS_BACKUP_SCHEDULE as SCHEDULE
+from matra_policies.types import ATLAS_CLUSTER as CLUSTER
+from matra_policies.types import ATLAS_DATABASE_USER as USER
+from matra_policies.types import ATLAS_PROJECT as PROJECT
+from matra_policies.types import RANDOM_PASSWORD as PASSWORD
 
-PROJECT = "mongodbatlas:index/project:Project"
-CLUSTER = "mongodbatlas:index/advancedCluster:AdvancedCluster"
-SCHEDULE = "mongodbatlas:index/cloudBackupSchedule:CloudBackupSchedule"
-ACCESS = "mongodbatlas:index/projectIpAccessList:ProjectIpAccessList"
-USER = "mongodbatlas:index/databaseUser:DatabaseUser"
-PASSWORD = "random:index/randomPassword:RandomPassword"
-
-SHARED = AtlasSettings(org_id="0123456789abcdef01234567", tier="M0", node_count=3,
-                       mongodb_version="8.0", backups=False, backup_retention_days=30,
-                       point_in_time=False)
-DEDICATED = AtlasSettings(org_id="0123456789abcdef01234567", tier="M20", node_count=3,
-                          mongodb_version="8.0", backups=True, backup_retention_days=30,
-                          point_in_time=True)
+SHARED = AtlasSettings(
+    org_id="0123456789abcdef01234567",
+    tier="M0",
+    node_count=3,
+    mongodb_version="8.0",
+    backups=False,
+    backup_retention_days=30,
+    point_in_time=False,
+)
+DEDICATED = replace(SHARED, tier="M20", backups=True, point_in_time=True)
 
 
 def build(settings, protect=False, region="fra1", access=()):
-    holder = {}
-    result = run(lambda: holder.update(atlas=AtlasCluster("atlas", AtlasClusterArgs(
-        name="matra-test", settings=settings, do_region=region, app_database="matra",
-        app_username="matra-api", access=list(access), protect=protect))), stack="test")
-    assert result.error is None, result.error
-    return result, holder["atlas"]
+    return build_component(
+        lambda: AtlasCluster(
+            "atlas",
+            AtlasClusterArgs(
+                name="matra-test",
+                settings=settings,
+                do_region=region,
+                app_database="matra",
+                app_username="matra-api",
+                access=list(access),
+                protect=protect,
+            ),
+        )
+    )
 
 
 def test_shared_m0_is_a_tenant_cluster_without_backups():
@@ -36,9 +50,13 @@ def test_shared_m0_is_a_tenant_cluster_without_backups():
     cluster = result.one(CLUSTER).inputs
     (spec,) = cluster["replicationSpecs"]
     (region,) = spec["regionConfigs"]
-    assert region == {"providerName": "TENANT", "backingProviderName": "AWS",
-                      "regionName": "EU_CENTRAL_1", "priority": 7,
-                      "electableSpecs": {"instanceSize": "M0"}}
+    assert region == {
+        "providerName": "TENANT",
+        "backingProviderName": "AWS",
+        "regionName": "EU_CENTRAL_1",
+        "priority": 7,
+        "electableSpecs": {"instanceSize": "M0"},
+    }
     assert "backupEnabled" not in cluster and "pitEnabled" not in cluster
     assert result.of_type(SCHEDULE) == []
     assert cluster["mongoDbMajorVersion"] == "8.0"
@@ -49,23 +67,31 @@ def test_dedicated_cluster_with_backups_pit_and_tls_floor():
     result, _ = build(DEDICATED, region="nyc3")
     cluster = result.one(CLUSTER).inputs
     (region,) = cluster["replicationSpecs"][0]["regionConfigs"]
-    assert region == {"providerName": "AWS", "regionName": "US_EAST_1", "priority": 7,
-                      "electableSpecs": {"instanceSize": "M20", "nodeCount": 3}}
+    assert region == {
+        "providerName": "AWS",
+        "regionName": "US_EAST_1",
+        "priority": 7,
+        "electableSpecs": {"instanceSize": "M20", "nodeCount": 3},
+    }
     assert cluster["backupEnabled"] is True
     assert cluster["pitEnabled"] is True
     assert cluster["retainBackupsEnabled"] is True
     assert cluster["advancedConfiguration"] == {"minimumEnabledTlsProtocol": "TLS1_2"}
     schedule = result.one(SCHEDULE).inputs
-    assert schedule["policyItemDaily"] == {"frequencyInterval": 1, "retentionUnit": "days",
-                                           "retentionValue": 30}
+    assert schedule["policyItemDaily"] == {
+        "frequencyInterval": 1,
+        "retentionUnit": "days",
+        "retentionValue": 30,
+    }
     assert schedule["policyItemHourly"]["retentionUnit"] == "days"
     assert schedule["restoreWindowDays"] == 7
     assert schedule["clusterName"] == "matra-test"
 
 
 def test_retention_follows_the_setting_and_no_hourly_item_without_pit():
-    settings = AtlasSettings(**{**DEDICATED.__dict__, "backup_retention_days": 45,
-                                "point_in_time": False})
+    settings = AtlasSettings(
+        **{**DEDICATED.__dict__, "backup_retention_days": 45, "point_in_time": False}
+    )
     result, _ = build(settings)
     schedule = result.one(SCHEDULE).inputs
     assert schedule["policyItemDaily"]["retentionValue"] == 45
@@ -93,15 +119,17 @@ def test_app_user_is_least_privilege_with_a_generated_secret_password():
     assert result.one(PASSWORD).inputs["length"] >= 32
     uri = resolve(atlas.connection_string)
     assert uri.secret is True
-    assert uri.value == mongodb_uri("matra-test.ab1cd.mongodb.net", "matra-api",
-                                    plain(user["password"]), "matra")
+    assert uri.value == mongodb_uri(
+        "matra-test.ab1cd.mongodb.net", "matra-api", plain(user["password"]), "matra"
+    )
     host = resolve(atlas.host)
     assert host.secret is False and host.value == "matra-test.ab1cd.mongodb.net"
 
 
 def test_uri_percent_encodes_credentials():
     assert mongodb_uri("h.mongodb.net", "a@b", "p/w:x", "db") == (
-        "mongodb+srv://a%40b:p%2Fw%3Ax@h.mongodb.net/db?retryWrites=true&w=majority")
+        "mongodb+srv://a%40b:p%2Fw%3Ax@h.mongodb.net/db?retryWrites=true&w=majority"
+    )
 
 
 @pytest.mark.parametrize("stack, count", [("dev", 1), ("prod", 3)])
@@ -122,13 +150,15 @@ def test_access_list_follows_scaling():
     assert len(program.of_type(ACCESS)) == 4
 
 
-@pytest.mark.parametrize("stack, tier, nodes, backups, retention, pit, protect", [
-    ("dev", "M0", None, False, None, False, False),
-    ("staging", "M10", 3, True, 30, False, False),
-    ("prod", "M20", 3, True, 30, True, True),
-])
-def test_stack_data_tier_matches_the_matrix(stack, tier, nodes, backups, retention, pit,
-                                            protect):
+@pytest.mark.parametrize(
+    "stack, tier, nodes, backups, retention, pit, protect",
+    [
+        ("dev", "M0", None, False, None, False, False),
+        ("staging", "M10", 3, True, 30, False, False),
+        ("prod", "M20", 3, True, 30, True, True),
+    ],
+)
+def test_stack_data_tier_matches_the_matrix(stack, tier, nodes, backups, retention, pit, protect):
     program = run_program(stack)
     cluster = program.one(CLUSTER)
     specs = cluster.inputs["replicationSpecs"][0]["regionConfigs"][0]["electableSpecs"]

@@ -5,32 +5,34 @@ import subprocess
 
 import pytest
 
-from components import RedisNode, RedisNodeArgs, SshAccount, SshLogin
+from components import Cache, CacheArgs, Placement
 from components.rendering import render
 from components.settings import RedisSettings
-from harness import fake_id, is_secret_input, plain, resolve, run, run_program
-
-DB = "digitalocean:index/databaseCluster:DatabaseCluster"
-DB_FIREWALL = "digitalocean:index/databaseFirewall:DatabaseFirewall"
-DROPLET = "digitalocean:index/droplet:Droplet"
-FIREWALL = "digitalocean:index/firewall:Firewall"
-COMMAND = "command:remote:Command"
+from harness import LOGIN, fake_id, is_secret_input, plain, resolve, run_program
+from harness import build as build_component
+from matra_policies.types import DATABASE_CLUSTER as DB
+from matra_policies.types import DATABASE_FIREWALL as DB_FIREWALL
+from matra_policies.types import DROPLET, FIREWALL
+from matra_policies.types import REMOTE_COMMAND as COMMAND
 
 MANAGED = RedisSettings(mode="managed", size="db-s-1vcpu-2gb", node_count=2, version="8")
 DROPLET_MODE = RedisSettings(mode="droplet", size="s-1vcpu-1gb", node_count=1, version="8")
-LOGIN = SshLogin(account=SshAccount(user="ops", private_key="AUTOMATION-PRIVATE-KEY"),
-                 public_key="ssh-ed25519 AAAAC3Nz automation", ssh_key_ids=["42"],
-                 admin_ssh_sources=["198.51.100.0/24"])
 
 
 def build(settings, login=LOGIN):
-    holder = {}
-    result = run(lambda: holder.update(cache=RedisNode("cache", RedisNodeArgs(
-        name="matra-test-cache", settings=settings, region="fra1", vpc_uuid="vpc-1",
-        vpc_ip_range="10.9.0.0/20", client_tag="matra-test-api", tags=["matra"],
-        login=login))), stack="test")
-    assert result.error is None, result.error
-    return result, holder["cache"]
+    return build_component(
+        lambda: Cache(
+            "cache",
+            CacheArgs(
+                name="matra-test-cache",
+                settings=settings,
+                placement=Placement(region="fra1", vpc_uuid="vpc-1", vpc_ip_range="10.9.0.0/20"),
+                client_tag="matra-test-api",
+                tags=["matra"],
+                login=login,
+            ),
+        )
+    )
 
 
 def test_managed_valkey_in_the_vpc_behind_a_tag_only_firewall():
@@ -39,8 +41,7 @@ def test_managed_valkey_in_the_vpc_behind_a_tag_only_firewall():
     assert db["engine"] == "valkey" and db["version"] == "8"
     assert db["size"] == "db-s-1vcpu-2gb" and db["nodeCount"] == 2
     assert db["privateNetworkUuid"] == "vpc-1" and db["region"] == "fra1"
-    assert result.one(DB_FIREWALL).inputs["rules"] == [{"type": "tag",
-                                                         "value": "matra-test-api"}]
+    assert result.one(DB_FIREWALL).inputs["rules"] == [{"type": "tag", "value": "matra-test-api"}]
     assert result.of_type(DROPLET) == [] and result.of_type(COMMAND) == []
     url = resolve(cache.url)
     assert url.secret is True and url.value.startswith("rediss://default:")
@@ -56,10 +57,19 @@ def test_droplet_mode_firewall_admits_6379_only_from_the_fleet_tag():
     assert inbound["6379"]["sourceTags"] == ["matra-test-api"]
     assert "sourceAddresses" not in inbound["6379"]
     assert inbound["22"]["sourceAddresses"] == ["198.51.100.0/24"]
-    to_world = {(r["protocol"], r.get("portRange")) for r in firewall["outboundRules"]
-                if r["destinationAddresses"] == ["0.0.0.0/0", "::/0"]}
-    assert to_world == {("udp", "53"), ("tcp", "53"), ("udp", "123"), ("tcp", "80"),
-                        ("tcp", "443"), ("icmp", None)}
+    to_world = {
+        (r["protocol"], r.get("portRange"))
+        for r in firewall["outboundRules"]
+        if r["destinationAddresses"] == ["0.0.0.0/0", "::/0"]
+    }
+    assert to_world == {
+        ("udp", "53"),
+        ("tcp", "53"),
+        ("udp", "123"),
+        ("tcp", "80"),
+        ("tcp", "443"),
+        ("icmp", None),
+    }
     droplet = result.one(DROPLET)
     assert droplet.inputs["vpcUuid"] == "vpc-1"
     assert droplet.inputs["size"] == "s-1vcpu-1gb"
@@ -91,15 +101,20 @@ def test_droplet_mode_password_travels_on_stdin_only():
 
 def test_droplet_mode_needs_a_login():
     with pytest.raises(ValueError, match="login is required"):
-        RedisNodeArgs(name="c", settings=DROPLET_MODE, region="fra1", vpc_uuid="v",
-                      vpc_ip_range="10.9.0.0/20", client_tag="t")
+        CacheArgs(
+            name="c",
+            settings=DROPLET_MODE,
+            placement=Placement(region="fra1", vpc_uuid="v", vpc_ip_range="10.9.0.0/20"),
+            client_tag="t",
+        )
 
 
 def test_rendered_configure_script_passes_shellcheck(tmp_path):
     script = tmp_path / "redis-configure.sh"
     script.write_text(render("redis-configure.sh.j2", private_ip="10.0.0.11"))
-    result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        ["shellcheck", str(script)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout
 
 
@@ -108,8 +123,9 @@ def test_configure_script_quotes_its_parameter():
     assert "private_ip='10.0.0.1; rm -rf /'" in rendered
 
 
-@pytest.mark.parametrize("stack, mode", [("dev", "droplet"), ("staging", "managed"),
-                                         ("prod", "managed")])
+@pytest.mark.parametrize(
+    "stack, mode", [("dev", "droplet"), ("staging", "managed"), ("prod", "managed")]
+)
 def test_stack_cache_mode_matches_the_matrix(stack, mode):
     program = run_program(stack)
     assert program.error is None, program.error
@@ -129,8 +145,12 @@ def test_cache_user_data_passes_cloud_init_schema(tmp_path):
     document = program.by_name("cache-droplet").inputs["userData"]
     path = tmp_path / "cache.yaml"
     path.write_text(document)
-    result = subprocess.run(["cloud-init", "schema", "--config-file", str(path)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["cloud-init", "schema", "--config-file", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[systemctl, disable, --now, redis-server]" in document
     assert '[ufw, allow, from, "10.10.0.0/20", to, any, port, "6379", proto, tcp]' in document

@@ -10,8 +10,6 @@ import yaml
 from components.rendering import render
 from harness import GENERATED_KEYS, STACKS, mock_private_key, run_program
 
-DROPLET = "digitalocean:index/droplet:Droplet"
-
 
 @pytest.fixture(scope="module", params=STACKS)
 def user_data(request):
@@ -28,8 +26,12 @@ def test_cloud_init_schema_accepts_it(user_data, tmp_path):
     stack, document, _ = user_data
     path = tmp_path / f"{stack}.yaml"
     path.write_text(document)
-    result = subprocess.run([cloud_init, "schema", "--config-file", str(path)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [cloud_init, "schema", "--config-file", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Valid cloud-config" in result.stdout
 
@@ -38,8 +40,12 @@ def test_cloud_init_schema_rejects_a_broken_document(tmp_path):
     """The check above can fail: a wrong type is caught."""
     path = tmp_path / "broken.yaml"
     path.write_text("#cloud-config\nruncmd: 5\nssh_pwauth: [1]\n")
-    result = subprocess.run(["cloud-init", "schema", "--config-file", str(path)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["cloud-init", "schema", "--config-file", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode != 0
 
 
@@ -94,9 +100,14 @@ def test_admin_and_deploy_users_and_ssh_hardening(user_data):
 def test_ufw_allows_ssh_http_https_only(user_data):
     _, document, _ = user_data
     commands = [" ".join(c) for c in yaml.safe_load(document)["runcmd"] if c[0] == "ufw"]
-    assert commands == ["ufw default deny incoming", "ufw default allow outgoing",
-                        "ufw allow OpenSSH", "ufw allow 80/tcp", "ufw allow 443/tcp",
-                        "ufw --force enable"]
+    assert commands == [
+        "ufw default deny incoming",
+        "ufw default allow outgoing",
+        "ufw allow OpenSSH",
+        "ufw allow 80/tcp",
+        "ufw allow 443/tcp",
+        "ufw --force enable",
+    ]
 
 
 def test_nginx_proxies_the_app_and_the_health_path(user_data):
@@ -106,8 +117,11 @@ def test_nginx_proxies_the_app_and_the_health_path(user_data):
     assert "listen 80 default_server;" in site
     assert "location = /healthz {\n        proxy_pass http://127.0.0.1:8080;" in site
     assert "location / {\n        proxy_pass http://127.0.0.1:8080;" in site
-    hostname = {"dev": "api.dev.matra.io", "staging": "api.staging.matra.io",
-                "prod": "api.matra.io"}[stack]
+    hostname = {
+        "dev": "api.dev.matra.io",
+        "staging": "api.staging.matra.io",
+        "prod": "api.matra.io",
+    }[stack]
     assert f"server_name {hostname};" in site
 
 

@@ -8,174 +8,492 @@ from harness import run_program
 
 # (stack, overrides, unset, the one line's expected start, words it must contain)
 MISTAKES = [
-    ("dev", {"dropletSize": "s-9vcpu-1gb"}, (),
-     "matra-infra:dropletSize: 's-9vcpu-1gb' is not allowed; expected a droplet size slug",
-     ["s-1vcpu-2gb", "s-4vcpu-8gb", "components/catalog.py"]),
-    ("prod", {"region": "mars1"}, (),
-     "matra-infra:region: 'mars1' is not allowed; expected one of: nyc1, nyc3",
-     ["fra1", "syd1"]),
-    ("dev", {"region": "nyc2"}, (),
-     "matra-infra:region: 'nyc2' is not allowed", []),
-    ("prod", {"dropletCount": 0}, (),
-     "matra-infra:dropletCount: '0' is not allowed; expected a whole number from 1 to 50", []),
-    ("prod", {"dropletCount": "three"}, (),
-     "matra-infra:dropletCount: 'three' is not allowed; expected a whole number", []),
-    ("prod", {"dropletCount": 2.5}, (),
-     "matra-infra:dropletCount: '2.5' is not allowed", []),
-    ("dev", {"dropletCount": 2}, (),
-     "matra-infra:dropletCount: '2' is not allowed; expected 1 when matra-infra:loadBalancer "
-     "is false", ["reserved IP"]),
-    ("staging", {"vpcIpRange": "10.20.0.0/33"}, (),
-     "matra-infra:vpcIpRange: '10.20.0.0/33' is not allowed; expected a private IPv4 range", []),
-    ("staging", {"vpcIpRange": "10.20.0.1/20"}, (),
-     "matra-infra:vpcIpRange: '10.20.0.1/20' is not allowed", ["CIDR"]),
-    ("staging", {"vpcIpRange": "8.8.0.0/20"}, (),
-     "matra-infra:vpcIpRange: '8.8.0.0/20' is not allowed", ["RFC 1918"]),
-    ("staging", {"vpcIpRange": "172.17.0.0/20"}, (),
-     "matra-infra:vpcIpRange: '172.17.0.0/20' is not allowed", ["Docker"]),
-    ("staging", {"vpcIpRange": "10.0.0.0/8"}, (),
-     "matra-infra:vpcIpRange: '10.0.0.0/8' is not allowed", ["/16 to /24"]),
-    ("prod", {"adminSshSources": ["198.51.100.0/24", "not-a-cidr"]}, (),
-     "matra-infra:adminSshSources: 'not-a-cidr' is not allowed; expected each item to be an "
-     "IPv4 or IPv6 network in CIDR notation", []),
-    ("prod", {"adminSshSources": ["10.0.0.5"]}, (),
-     "matra-infra:adminSshSources: '10.0.0.5' is not allowed", []),
-    ("prod", {"adminSshSources": []}, (),
-     "matra-infra:adminSshSources: '[]' is not allowed; expected at least 1", []),
-    ("prod", {}, ("adminSshSources",),
-     "matra-infra:adminSshSources: (missing) is not allowed; expected at least 1", []),
-    ("prod", {"adminSshSources": "198.51.100.0/24"}, (),
-     "matra-infra:adminSshSources: '198.51.100.0/24' is not allowed; expected a list of", []),
-    ("prod", {"apiHostname": "API.matra.io"}, (),
-     "matra-infra:apiHostname: 'API.matra.io' is not allowed; expected a fully-qualified "
-     "lower-case hostname", []),
-    ("prod", {"apiHostname": "localhost"}, (),
-     "matra-infra:apiHostname: 'localhost' is not allowed", []),
-    ("prod", {"apiHostname": "api.example.com"}, (),
-     "matra-infra:apiHostname: 'api.example.com' is not allowed; expected a name inside the "
-     "managed zone matra.io", []),
-    ("prod", {}, ("apiHostname",),
-     "matra-infra:apiHostname: (missing) is not allowed; expected a fully-qualified",
-     ["pulumi config set matra-infra:apiHostname"]),
-    ("prod", {}, ("environment",),
-     "matra-infra:environment: (missing) is not allowed; expected one of: Development, "
-     "Staging, Production", []),
-    ("prod", {"environment": "production"}, (),
-     "matra-infra:environment: 'production' is not allowed; expected one of: Development", []),
-    ("prod", {"loadBalancer": "yes"}, (),
-     "matra-infra:loadBalancer: 'yes' is not allowed; expected true or false", []),
-    ("prod", {"backupPlan": "hourly"}, (),
-     "matra-infra:backupPlan: 'hourly' is not allowed; expected one of: weekly, daily", []),
-    ("prod", {"backupWeekday": "SUNDAY"}, (),
-     "matra-infra:backupWeekday: 'SUNDAY' is not allowed; expected one of: SUN, MON", []),
-    ("prod", {"backupHour": 3}, (),
-     "matra-infra:backupHour: '3' is not allowed; expected one of: 0, 4, 8, 12, 16, 20", []),
-    ("prod", {"dropletImage": "ubuntu-20-04-x64"}, (),
-     "matra-infra:dropletImage: 'ubuntu-20-04-x64' is not allowed; expected a supported "
-     "Ubuntu LTS image (Ubuntu 20.04 left standard support", []),
-    ("prod", {"dropletImage": "debian-12-x64"}, (),
-     "matra-infra:dropletImage: 'debian-12-x64' is not allowed; expected an Ubuntu LTS image",
-     []),
-    ("prod", {"deployUser": "root"}, (),
-     "matra-infra:deployUser: 'root' is not allowed; expected a Linux user name", []),
-    ("prod", {"deployUser": "Deploy User"}, (),
-     "matra-infra:deployUser: 'Deploy User' is not allowed", []),
-    ("prod", {"appPort": 80}, (),
-     "matra-infra:appPort: '80' is not allowed; expected a whole number from 1024 to 65535", []),
-    ("prod", {"healthPath": "healthz"}, (),
-     "matra-infra:healthPath: 'healthz' is not allowed; expected an absolute URL path", []),
-    ("prod", {"loadBalancerSizeUnit": 0}, (),
-     "matra-infra:loadBalancerSizeUnit: '0' is not allowed; expected a whole number from 1 "
-     "to 100", []),
-    ("prod", {"sshPublicKeys": ["ssh-dss AAAAB3NzaC1kc3M= old-dsa"]}, (),
-     "matra-infra:sshPublicKeys: 'ssh-dss AAAAB3NzaC1kc3M= old-dsa' is not allowed; expected "
-     "each item to be an OpenSSH public key line", []),
-    ("prod", {"dnsZone": "matra_io"}, (),
-     "matra-infra:dnsZone: 'matra_io' is not allowed; expected a DNS zone", []),
-    ("prod", {"automationSshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops"}, (),
-     "matra-infra:automationSshPrivateKey: (missing) is not allowed; expected the secret "
-     "private half", ["pulumi config set --secret"]),
-    ("dev", {"atlasBackups": True}, (),
-     "matra-infra:atlasBackups: 'true' is not allowed; expected false with "
-     "matra-infra:atlasTier M0 (the shared M0 tier has no cloud backup", []),
-    ("dev", {"atlasNodeCount": 5}, (),
-     "matra-infra:atlasNodeCount: '5' is not allowed; expected 3 with matra-infra:atlasTier M0",
-     []),
-    ("staging", {"atlasPointInTime": True, "atlasBackups": False}, (),
-     "matra-infra:atlasPointInTime: 'true' is not allowed; expected false unless "
-     "matra-infra:atlasBackups is true", []),
-    ("prod", {"atlasTier": "M15"}, (),
-     "matra-infra:atlasTier: 'M15' is not allowed; expected one of: M0, M10, M20", []),
-    ("prod", {"atlasNodeCount": 4}, (),
-     "matra-infra:atlasNodeCount: '4' is not allowed; expected 3, 5 or 7", []),
-    ("prod", {"atlasBackupRetentionDays": 0}, (),
-     "matra-infra:atlasBackupRetentionDays: '0' is not allowed; expected a whole number from "
-     "1 to 365", []),
-    ("prod", {"atlasMongoVersion": "6.0"}, (),
-     "matra-infra:atlasMongoVersion: '6.0' is not allowed; expected one of: 7.0, 8.0", []),
-    ("prod", {"atlasOrgId": "my-org"}, (),
-     "matra-infra:atlasOrgId: 'my-org' is not allowed; expected a MongoDB Atlas organisation "
-     "id", []),
-    ("prod", {}, ("atlasOrgId",),
-     "matra-infra:atlasOrgId: (missing) is not allowed; expected a MongoDB Atlas", []),
-    ("prod", {"appDatabase": "my db"}, (),
-     "matra-infra:appDatabase: 'my db' is not allowed; expected a MongoDB database name", []),
-    ("prod", {"redisMode": "redis"}, (),
-     "matra-infra:redisMode: 'redis' is not allowed; expected one of: managed, droplet", []),
-    ("prod", {"redisSize": "s-1vcpu-1gb"}, (),
-     "matra-infra:redisSize: 's-1vcpu-1gb' is not allowed; expected a managed database size "
-     "slug for redisMode managed", ["db-s-1vcpu-1gb"]),
-    ("dev", {"redisSize": "db-s-1vcpu-1gb"}, (),
-     "matra-infra:redisSize: 'db-s-1vcpu-1gb' is not allowed; expected a droplet size slug "
-     "for redisMode droplet", []),
-    ("dev", {"redisNodeCount": 2}, (),
-     "matra-infra:redisNodeCount: '2' is not allowed; expected 1 with matra-infra:redisMode "
-     "droplet", []),
-    ("prod", {"redisVersion": "7"}, (),
-     "matra-infra:redisVersion: '7' is not allowed; expected one of: 8", []),
-    ("prod", {"protectData": "maybe"}, (),
-     "matra-infra:protectData: 'maybe' is not allowed; expected true or false", []),
-    ("staging", {"tlsChallenge": "http-01"}, (),
-     "matra-infra:tlsChallenge: 'http-01' is not allowed; expected dns-01 when "
-     "matra-infra:loadBalancer is true", ["random droplet"]),
-    ("dev", {"tlsChallenge": "dns-01", "dnsZone": ""}, (),
-     "matra-infra:tlsChallenge: 'dns-01' is not allowed; expected http-01 unless "
-     "matra-infra:dnsZone names", []),
-    ("dev", {"tlsChallenge": "tls-alpn-01"}, (),
-     "matra-infra:tlsChallenge: 'tls-alpn-01' is not allowed; expected one of: http-01, dns-01",
-     []),
-    ("dev", {"acmeDirectoryUrl": "http://acme.example/dir"}, (),
-     "matra-infra:acmeDirectoryUrl: 'http://acme.example/dir' is not allowed; expected the "
-     "https URL of an ACME directory", []),
-    ("dev", {"acmeEmail": "ops"}, (),
-     "matra-infra:acmeEmail: 'ops' is not allowed; expected an e-mail address", []),
-    ("dev", {"registryName": "Matra Registry"}, (),
-     "matra-infra:registryName: 'Matra Registry' is not allowed; expected a DigitalOcean "
-     "container registry name", []),
-    ("dev", {"appEnv": ["node_env=dev"]}, (),
-     "matra-infra:appEnv: 'node_env=dev' is not allowed; expected each item to be a KEY=value "
-     "line", []),
-    ("dev", {"appEnv": ["MONGODB_URI=mongodb://elsewhere"]}, (),
-     "matra-infra:appEnv: 'MONGODB_URI=mongodb://elsewhere' is not allowed; expected each item "
-     "to be a KEY=value line (KEY in upper case, not MONGODB_URI or REDIS_URL", []),
-    ("prod", {"appEnv": ["FOO=bar\nMONGODB_URI=mongodb://evil"]}, (),
-     "matra-infra:appEnv: 'FOO=bar\\nMONGODB_URI=mongodb://evil' is not allowed; expected each "
-     "item to be a KEY=value line", []),
-    ("prod", {"protectData": False}, (),
-     "matra-infra:protectData: 'false' is not allowed; expected true when "
-     "matra-infra:environment is Production", []),
-    ("prod", {"deployUser": "ops"}, (),
-     "matra-infra:deployUser: 'ops' is not allowed; expected a Linux user name", ["not root or ops"]),
-    ("prod", {"deploySshPublicKey": "not a key"}, (),
-     "matra-infra:deploySshPublicKey: 'not a key' is not allowed; expected the deploy job's "
-     "OpenSSH public key line", []),
-    ("prod", {"dropletcount": 4}, (),
-     "matra-infra:dropletcount: unknown key; did you mean matra-infra:dropletCount? expected "
-     "one of the keys declared in Pulumi.yaml", []),
-    ("prod", {"automationSshPublicKey": "ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB ops",
-              "automationSshPrivateKey": "k"}, (),
-     "matra-infra:automationSshPublicKey: 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB ops' is not "
-     "allowed; expected an OpenSSH ed25519 public key", []),
+    (
+        "dev",
+        {"dropletSize": "s-9vcpu-1gb"},
+        (),
+        "matra-infra:dropletSize: 's-9vcpu-1gb' is not allowed; expected a droplet size slug",
+        ["s-1vcpu-2gb", "s-4vcpu-8gb", "components/catalog.py"],
+    ),
+    (
+        "prod",
+        {"region": "mars1"},
+        (),
+        "matra-infra:region: 'mars1' is not allowed; expected one of: nyc1, nyc3",
+        ["fra1", "syd1"],
+    ),
+    ("dev", {"region": "nyc2"}, (), "matra-infra:region: 'nyc2' is not allowed", []),
+    (
+        "prod",
+        {"dropletCount": 0},
+        (),
+        "matra-infra:dropletCount: '0' is not allowed; expected a whole number from 1 to 50",
+        [],
+    ),
+    (
+        "prod",
+        {"dropletCount": "three"},
+        (),
+        "matra-infra:dropletCount: 'three' is not allowed; expected a whole number",
+        [],
+    ),
+    ("prod", {"dropletCount": 2.5}, (), "matra-infra:dropletCount: '2.5' is not allowed", []),
+    (
+        "dev",
+        {"dropletCount": 2},
+        (),
+        "matra-infra:dropletCount: '2' is not allowed; expected 1 when matra-infra:loadBalancer "
+        "is false",
+        ["reserved IP"],
+    ),
+    (
+        "staging",
+        {"vpcIpRange": "10.20.0.0/33"},
+        (),
+        "matra-infra:vpcIpRange: '10.20.0.0/33' is not allowed; expected a private IPv4 range",
+        [],
+    ),
+    (
+        "staging",
+        {"vpcIpRange": "10.20.0.1/20"},
+        (),
+        "matra-infra:vpcIpRange: '10.20.0.1/20' is not allowed",
+        ["CIDR"],
+    ),
+    (
+        "staging",
+        {"vpcIpRange": "8.8.0.0/20"},
+        (),
+        "matra-infra:vpcIpRange: '8.8.0.0/20' is not allowed",
+        ["RFC 1918"],
+    ),
+    (
+        "staging",
+        {"vpcIpRange": "172.17.0.0/20"},
+        (),
+        "matra-infra:vpcIpRange: '172.17.0.0/20' is not allowed",
+        ["Docker"],
+    ),
+    (
+        "staging",
+        {"vpcIpRange": "10.0.0.0/8"},
+        (),
+        "matra-infra:vpcIpRange: '10.0.0.0/8' is not allowed",
+        ["/16 to /24"],
+    ),
+    (
+        "prod",
+        {"adminSshSources": ["198.51.100.0/24", "not-a-cidr"]},
+        (),
+        "matra-infra:adminSshSources: 'not-a-cidr' is not allowed; expected each item to be an "
+        "IPv4 or IPv6 network in CIDR notation",
+        [],
+    ),
+    (
+        "prod",
+        {"adminSshSources": ["10.0.0.5"]},
+        (),
+        "matra-infra:adminSshSources: '10.0.0.5' is not allowed",
+        [],
+    ),
+    (
+        "prod",
+        {"adminSshSources": []},
+        (),
+        "matra-infra:adminSshSources: '[]' is not allowed; expected at least 1",
+        [],
+    ),
+    (
+        "prod",
+        {},
+        ("adminSshSources",),
+        "matra-infra:adminSshSources: (missing) is not allowed; expected at least 1",
+        [],
+    ),
+    (
+        "prod",
+        {"adminSshSources": "198.51.100.0/24"},
+        (),
+        "matra-infra:adminSshSources: '198.51.100.0/24' is not allowed; expected a list of",
+        [],
+    ),
+    (
+        "prod",
+        {"apiHostname": "API.matra.io"},
+        (),
+        "matra-infra:apiHostname: 'API.matra.io' is not allowed; expected a fully-qualified "
+        "lower-case hostname",
+        [],
+    ),
+    (
+        "prod",
+        {"apiHostname": "localhost"},
+        (),
+        "matra-infra:apiHostname: 'localhost' is not allowed",
+        [],
+    ),
+    (
+        "prod",
+        {"apiHostname": "api.example.com"},
+        (),
+        "matra-infra:apiHostname: 'api.example.com' is not allowed; expected a name inside the "
+        "managed zone matra.io",
+        [],
+    ),
+    (
+        "prod",
+        {},
+        ("apiHostname",),
+        "matra-infra:apiHostname: (missing) is not allowed; expected a fully-qualified",
+        ["pulumi config set matra-infra:apiHostname"],
+    ),
+    (
+        "prod",
+        {},
+        ("environment",),
+        "matra-infra:environment: (missing) is not allowed; expected one of: Development, "
+        "Staging, Production",
+        [],
+    ),
+    (
+        "prod",
+        {"environment": "production"},
+        (),
+        "matra-infra:environment: 'production' is not allowed; expected one of: Development",
+        [],
+    ),
+    (
+        "prod",
+        {"loadBalancer": "yes"},
+        (),
+        "matra-infra:loadBalancer: 'yes' is not allowed; expected true or false",
+        [],
+    ),
+    (
+        "prod",
+        {"backupPlan": "hourly"},
+        (),
+        "matra-infra:backupPlan: 'hourly' is not allowed; expected one of: weekly, daily",
+        [],
+    ),
+    (
+        "prod",
+        {"backupWeekday": "SUNDAY"},
+        (),
+        "matra-infra:backupWeekday: 'SUNDAY' is not allowed; expected one of: SUN, MON",
+        [],
+    ),
+    (
+        "prod",
+        {"backupHour": 3},
+        (),
+        "matra-infra:backupHour: '3' is not allowed; expected one of: 0, 4, 8, 12, 16, 20",
+        [],
+    ),
+    (
+        "prod",
+        {"dropletImage": "ubuntu-20-04-x64"},
+        (),
+        "matra-infra:dropletImage: 'ubuntu-20-04-x64' is not allowed; expected a supported "
+        "Ubuntu LTS image (Ubuntu 20.04 left standard support",
+        [],
+    ),
+    (
+        "prod",
+        {"dropletImage": "debian-12-x64"},
+        (),
+        "matra-infra:dropletImage: 'debian-12-x64' is not allowed; expected an Ubuntu LTS image",
+        [],
+    ),
+    (
+        "prod",
+        {"deployUser": "root"},
+        (),
+        "matra-infra:deployUser: 'root' is not allowed; expected a Linux user name",
+        [],
+    ),
+    (
+        "prod",
+        {"deployUser": "Deploy User"},
+        (),
+        "matra-infra:deployUser: 'Deploy User' is not allowed",
+        [],
+    ),
+    (
+        "prod",
+        {"appPort": 80},
+        (),
+        "matra-infra:appPort: '80' is not allowed; expected a whole number from 1024 to 65535",
+        [],
+    ),
+    (
+        "prod",
+        {"healthPath": "healthz"},
+        (),
+        "matra-infra:healthPath: 'healthz' is not allowed; expected an absolute URL path",
+        [],
+    ),
+    (
+        "prod",
+        {"loadBalancerSizeUnit": 0},
+        (),
+        "matra-infra:loadBalancerSizeUnit: '0' is not allowed; expected a whole number from 1 "
+        "to 100",
+        [],
+    ),
+    (
+        "prod",
+        {"sshPublicKeys": ["ssh-dss AAAAB3NzaC1kc3M= old-dsa"]},
+        (),
+        "matra-infra:sshPublicKeys: 'ssh-dss AAAAB3NzaC1kc3M= old-dsa' is not allowed; expected "
+        "each item to be an OpenSSH public key line",
+        [],
+    ),
+    (
+        "prod",
+        {"dnsZone": "matra_io"},
+        (),
+        "matra-infra:dnsZone: 'matra_io' is not allowed; expected a DNS zone",
+        [],
+    ),
+    (
+        "prod",
+        {"automationSshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops"},
+        (),
+        "matra-infra:automationSshPrivateKey: (missing) is not allowed; expected the secret "
+        "private half",
+        ["pulumi config set --secret"],
+    ),
+    (
+        "dev",
+        {"atlasBackups": True},
+        (),
+        "matra-infra:atlasBackups: 'true' is not allowed; expected false with "
+        "matra-infra:atlasTier M0 (the shared M0 tier has no cloud backup",
+        [],
+    ),
+    (
+        "dev",
+        {"atlasNodeCount": 5},
+        (),
+        "matra-infra:atlasNodeCount: '5' is not allowed; expected 3 with matra-infra:atlasTier M0",
+        [],
+    ),
+    (
+        "staging",
+        {"atlasPointInTime": True, "atlasBackups": False},
+        (),
+        "matra-infra:atlasPointInTime: 'true' is not allowed; expected false unless "
+        "matra-infra:atlasBackups is true",
+        [],
+    ),
+    (
+        "prod",
+        {"atlasTier": "M15"},
+        (),
+        "matra-infra:atlasTier: 'M15' is not allowed; expected one of: M0, M10, M20",
+        [],
+    ),
+    (
+        "prod",
+        {"atlasNodeCount": 4},
+        (),
+        "matra-infra:atlasNodeCount: '4' is not allowed; expected 3, 5 or 7",
+        [],
+    ),
+    (
+        "prod",
+        {"atlasBackupRetentionDays": 0},
+        (),
+        "matra-infra:atlasBackupRetentionDays: '0' is not allowed; expected a whole number from "
+        "1 to 365",
+        [],
+    ),
+    (
+        "prod",
+        {"atlasMongoVersion": "6.0"},
+        (),
+        "matra-infra:atlasMongoVersion: '6.0' is not allowed; expected one of: 7.0, 8.0",
+        [],
+    ),
+    (
+        "prod",
+        {"atlasOrgId": "my-org"},
+        (),
+        "matra-infra:atlasOrgId: 'my-org' is not allowed; expected a MongoDB Atlas organisation id",
+        [],
+    ),
+    (
+        "prod",
+        {},
+        ("atlasOrgId",),
+        "matra-infra:atlasOrgId: (missing) is not allowed; expected a MongoDB Atlas",
+        [],
+    ),
+    (
+        "prod",
+        {"appDatabase": "my db"},
+        (),
+        "matra-infra:appDatabase: 'my db' is not allowed; expected a MongoDB database name",
+        [],
+    ),
+    (
+        "prod",
+        {"redisMode": "redis"},
+        (),
+        "matra-infra:redisMode: 'redis' is not allowed; expected one of: managed, droplet",
+        [],
+    ),
+    (
+        "prod",
+        {"redisSize": "s-1vcpu-1gb"},
+        (),
+        "matra-infra:redisSize: 's-1vcpu-1gb' is not allowed; expected a managed database size "
+        "slug for redisMode managed",
+        ["db-s-1vcpu-1gb"],
+    ),
+    (
+        "dev",
+        {"redisSize": "db-s-1vcpu-1gb"},
+        (),
+        "matra-infra:redisSize: 'db-s-1vcpu-1gb' is not allowed; expected a droplet size slug "
+        "for redisMode droplet",
+        [],
+    ),
+    (
+        "dev",
+        {"redisNodeCount": 2},
+        (),
+        "matra-infra:redisNodeCount: '2' is not allowed; expected 1 with matra-infra:redisMode "
+        "droplet",
+        [],
+    ),
+    (
+        "prod",
+        {"redisVersion": "7"},
+        (),
+        "matra-infra:redisVersion: '7' is not allowed; expected one of: 8",
+        [],
+    ),
+    (
+        "prod",
+        {"protectData": "maybe"},
+        (),
+        "matra-infra:protectData: 'maybe' is not allowed; expected true or false",
+        [],
+    ),
+    (
+        "staging",
+        {"tlsChallenge": "http-01"},
+        (),
+        "matra-infra:tlsChallenge: 'http-01' is not allowed; expected dns-01 when "
+        "matra-infra:loadBalancer is true",
+        ["random droplet"],
+    ),
+    (
+        "dev",
+        {"tlsChallenge": "dns-01", "dnsZone": ""},
+        (),
+        "matra-infra:tlsChallenge: 'dns-01' is not allowed; expected http-01 unless "
+        "matra-infra:dnsZone names",
+        [],
+    ),
+    (
+        "dev",
+        {"tlsChallenge": "tls-alpn-01"},
+        (),
+        "matra-infra:tlsChallenge: 'tls-alpn-01' is not allowed; expected one of: http-01, dns-01",
+        [],
+    ),
+    (
+        "dev",
+        {"acmeDirectoryUrl": "http://acme.example/dir"},
+        (),
+        "matra-infra:acmeDirectoryUrl: 'http://acme.example/dir' is not allowed; expected the "
+        "https URL of an ACME directory",
+        [],
+    ),
+    (
+        "dev",
+        {"acmeEmail": "ops"},
+        (),
+        "matra-infra:acmeEmail: 'ops' is not allowed; expected an e-mail address",
+        [],
+    ),
+    (
+        "dev",
+        {"registryName": "Matra Registry"},
+        (),
+        "matra-infra:registryName: 'Matra Registry' is not allowed; expected a DigitalOcean "
+        "container registry name",
+        [],
+    ),
+    (
+        "dev",
+        {"appEnv": ["node_env=dev"]},
+        (),
+        "matra-infra:appEnv: 'node_env=dev' is not allowed; expected each item to be a KEY=value "
+        "line",
+        [],
+    ),
+    (
+        "dev",
+        {"appEnv": ["MONGODB_URI=mongodb://elsewhere"]},
+        (),
+        "matra-infra:appEnv: 'MONGODB_URI=mongodb://elsewhere' is not allowed; expected each item "
+        "to be a KEY=value line (KEY in upper case, not MONGODB_URI or REDIS_URL",
+        [],
+    ),
+    (
+        "prod",
+        {"appEnv": ["FOO=bar\nMONGODB_URI=mongodb://evil"]},
+        (),
+        "matra-infra:appEnv: 'FOO=bar\\nMONGODB_URI=mongodb://evil' is not allowed; expected each "
+        "item to be a KEY=value line",
+        [],
+    ),
+    (
+        "prod",
+        {"protectData": False},
+        (),
+        "matra-infra:protectData: 'false' is not allowed; expected true when "
+        "matra-infra:environment is Production",
+        [],
+    ),
+    (
+        "prod",
+        {"deployUser": "ops"},
+        (),
+        "matra-infra:deployUser: 'ops' is not allowed; expected a Linux user name",
+        ["not root or ops"],
+    ),
+    (
+        "prod",
+        {"deploySshPublicKey": "not a key"},
+        (),
+        "matra-infra:deploySshPublicKey: 'not a key' is not allowed; expected the deploy job's "
+        "OpenSSH public key line",
+        [],
+    ),
+    (
+        "prod",
+        {"dropletcount": 4},
+        (),
+        "matra-infra:dropletcount: unknown key; did you mean matra-infra:dropletCount? expected "
+        "one of the keys declared in Pulumi.yaml",
+        [],
+    ),
+    (
+        "prod",
+        {
+            "automationSshPublicKey": "ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB ops",
+            "automationSshPrivateKey": "k",
+        },
+        (),
+        "matra-infra:automationSshPublicKey: 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB ops' is not "
+        "allowed; expected an OpenSSH ed25519 public key",
+        [],
+    ),
 ]
 
 
@@ -185,45 +503,61 @@ def _id(case):
     return f"{stack}:{what}"
 
 
-@pytest.mark.parametrize("case", MISTAKES, ids=[_id(c) for c in MISTAKES])
-def test_mistake_gives_one_line_and_registers_nothing(case):
-    stack, overrides, unset, expected_start, contains = case
-    run = run_program(stack, overrides=overrides, unset=unset,
-                      secret_keys=("automationSshPrivateKey",))
-
+def assert_refused(run, start, *, hidden=(), contains=()):
+    """The run stopped with one ConfigError line that starts with ``start``, names each of
+    ``contains``, shows none of ``hidden``, and registered nothing."""
     assert isinstance(run.error, ConfigError), f"expected a ConfigError, got {run.error!r}"
     message = str(run.error)
     assert "\n" not in message, f"expected one line, got:\n{message}"
-    assert message.startswith(expected_start), message
+    assert message.startswith(start), message
     for word in contains:
         assert word in message
+    for secret in hidden:
+        assert secret not in message
     assert run.registrations == [], "nothing may be registered before config is valid"
+
+
+@pytest.mark.parametrize("case", MISTAKES, ids=[_id(c) for c in MISTAKES])
+def test_mistake_gives_one_line_and_registers_nothing(case):
+    stack, overrides, unset, expected_start, contains = case
+    run = run_program(
+        stack, overrides=overrides, unset=unset, secret_keys=("automationSshPrivateKey",)
+    )
+    assert_refused(run, expected_start, contains=contains)
 
 
 def test_a_plain_text_private_key_is_refused_without_echoing_it():
     private = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0\n-----END OPENSSH PRIVATE KEY-----"
-    run = run_program("prod", overrides={
-        "automationSshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops",
-        "automationSshPrivateKey": private})
-    message = str(run.error)
-    assert message.startswith("matra-infra:automationSshPrivateKey: (value hidden) is stored "
-                              "in plain text; expected a secret")
-    assert "c2VjcmV0" not in message
-    assert run.registrations == []
+    run = run_program(
+        "prod",
+        overrides={
+            "automationSshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops",
+            "automationSshPrivateKey": private,
+        },
+    )
+    assert_refused(
+        run,
+        "matra-infra:automationSshPrivateKey: (value hidden) is stored in plain text; expected "
+        "a secret",
+        hidden=["c2VjcmV0"],
+    )
 
 
 def test_a_private_key_without_its_public_half_is_refused():
-    run = run_program("prod", overrides={"automationSshPrivateKey": "secret-value"},
-                      secret_keys=("automationSshPrivateKey",))
-    assert str(run.error).startswith(
-        "matra-infra:automationSshPublicKey: (missing) is not allowed; expected the public half")
-    assert "secret-value" not in str(run.error)
-    assert run.registrations == []
+    run = run_program(
+        "prod",
+        overrides={"automationSshPrivateKey": "secret-value"},
+        secret_keys=("automationSshPrivateKey",),
+    )
+    assert_refused(
+        run,
+        "matra-infra:automationSshPublicKey: (missing) is not allowed; expected the public half",
+        hidden=["secret-value"],
+    )
 
 
 def test_every_problem_is_reported_at_once_one_line_each():
-    run = run_program("prod", overrides={"dropletCount": 0, "region": "mars1",
-                                         "appPort": "http"})
+    run = run_program("prod", overrides={"dropletCount": 0, "region": "mars1", "appPort": "http"})
     lines = str(run.error).splitlines()
     assert [line.split(":")[1] for line in lines] == ["region", "dropletCount", "appPort"]
     assert run.registrations == []
@@ -231,25 +565,29 @@ def test_every_problem_is_reported_at_once_one_line_each():
 
 def test_config_error_is_a_run_error_so_the_language_host_prints_no_traceback():
     import pulumi
+
     assert issubclass(ConfigError, pulumi.RunError)
 
 
 def test_every_key_declared_in_pulumi_yaml_is_read_and_no_other():
     import yaml
-    from harness import ROOT
+
     from components import settings
+    from harness import ROOT
+
     declared = set(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"])
     seen = {}
-    real_reject = settings._Reader.reject_unknown_keys
+    real_reject = settings.ConfigReader._reject_unknown_keys
 
     def spy(self):
         seen["read"] = set(self.read)
         return real_reject(self)
-    settings._Reader.reject_unknown_keys = spy
+
+    settings.ConfigReader._reject_unknown_keys = spy
     try:
         run = run_program("prod")
     finally:
-        settings._Reader.reject_unknown_keys = real_reject
+        settings.ConfigReader._reject_unknown_keys = real_reject
     assert run.error is None, run.error
     assert seen["read"] == declared
 
@@ -257,28 +595,34 @@ def test_every_key_declared_in_pulumi_yaml_is_read_and_no_other():
 @pytest.mark.parametrize("key", ["appSecretEnv", "certbotDnsToken"])
 def test_secret_settings_stored_in_plain_text_are_refused_without_echo(key):
     run = run_program("prod", overrides={key: "SENTRY_DSN=https://leak@sentry.io/1"})
-    message = str(run.error)
-    assert message.startswith(f"matra-infra:{key}: (value hidden) is stored in plain text; "
-                              "expected a secret")
-    assert "leak" not in message
-    assert run.registrations == []
+    assert_refused(
+        run,
+        f"matra-infra:{key}: (value hidden) is stored in plain text; expected a secret",
+        hidden=["leak"],
+    )
 
 
 def test_a_bad_secret_env_line_is_refused_without_echo():
-    run = run_program("prod", overrides={"appSecretEnv": "SENTRY_DSN=ok\nnot a setting leak"},
-                      secret_keys=("appSecretEnv",))
-    message = str(run.error)
-    assert message.startswith("matra-infra:appSecretEnv: line 2 (value hidden) is not allowed")
-    assert "leak" not in message and "\n" not in message
-    assert run.registrations == []
+    run = run_program(
+        "prod",
+        overrides={"appSecretEnv": "SENTRY_DSN=ok\nnot a setting leak"},
+        secret_keys=("appSecretEnv",),
+    )
+    assert_refused(
+        run, "matra-infra:appSecretEnv: line 2 (value hidden) is not allowed", hidden=["leak"]
+    )
 
 
-@pytest.mark.parametrize("key, value", [("appEnv", ["lower=dop_v1_leaked_token"]),
-                                        ("atlasOrgId", "dop_v1_leaked_token"),
-                                        ("acmeEmail", "dop_v1_leaked_token")])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("appEnv", ["lower=dop_v1_leaked_token"]),
+        ("atlasOrgId", "dop_v1_leaked_token"),
+        ("acmeEmail", "dop_v1_leaked_token"),
+    ],
+)
 def test_a_bad_value_stored_as_a_secret_is_never_echoed(key, value):
     run = run_program("prod", overrides={key: value}, secret_keys=(key,))
-    message = str(run.error)
-    assert message.startswith(f"matra-infra:{key}: (value hidden) is not allowed; expected")
-    assert "leaked" not in message
-    assert run.registrations == []
+    assert_refused(
+        run, f"matra-infra:{key}: (value hidden) is not allowed; expected", hidden=["leaked"]
+    )

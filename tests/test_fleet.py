@@ -1,37 +1,52 @@
 """DropletFleet: stable index names, firewall, backups, tags, user data."""
 
+from dataclasses import replace
+
 import pytest
 
-from components import DropletFleet, DropletFleetArgs, HostSetup
-from components.settings import BackupPolicy
-from harness import fake_id, resolve, run, run_program
+from components import DropletFleet, DropletFleetArgs, Placement
+from components.settings import BackupPolicy, FleetSettings
+from harness import LOGIN, fake_id, resolve, run_program
+from harness import build as build_component
+from matra_policies.types import DROPLET, FIREWALL
 
-DROPLET = "digitalocean:index/droplet:Droplet"
-FIREWALL = "digitalocean:index/firewall:Firewall"
+PLACEMENT = Placement(region="fra1", vpc_uuid="vpc-1", vpc_ip_range="10.9.0.0/20")
 
 
-def fleet_args(**changes):
+FLEET = FleetSettings(
+    region="fra1",
+    vpc_ip_range="10.9.0.0/20",
+    droplet_count=2,
+    droplet_size="s-1vcpu-2gb",
+    droplet_image="ubuntu-24-04-x64",
+    backup_policy=None,
+    load_balancer=True,
+    load_balancer_size_unit=1,
+    app_port=8080,
+    health_path="/healthz",
+    api_hostname="api.test.io",
+    dns_zone=None,
+)
+
+
+def fleet_args(count=2, backup_policy=None, **changes):
     args = dict(
-        count=2, name_prefix="matra-test-api", region="fra1", size="s-1vcpu-2gb",
-        image="ubuntu-24-04-x64", vpc_uuid="vpc-1", vpc_ip_range="10.9.0.0/20",
-        fleet_tag="matra-test-api", ssh_key_ids=["111"],
-        host=HostSetup(admin_user="ops", admin_key="ssh-ed25519 AAAAC3Nz automation",
-                       deploy_user="deploy", deploy_key="ssh-ed25519 AAAAC3Nz deployjob",
-                       app_port=8080, health_path="/healthz", server_name="api.test.io"),
-        admin_ssh_sources=["198.51.100.0/24"], extra_tags=["matra", "role:api"],
+        name_prefix="matra-test-api",
+        placement=PLACEMENT,
+        fleet_tag="matra-test-api",
+        login=LOGIN,
+        settings=replace(FLEET, droplet_count=count, backup_policy=backup_policy),
+        deploy_user="deploy",
+        deploy_key="ssh-ed25519 AAAAC3Nz deployjob",
+        tags=["matra", "role:api"],
+        web_load_balancer_uids=["lb-uid"],
     )
     args.update(changes)
     return DropletFleetArgs(**args)
 
 
 def build(**changes):
-    holder = {}
-
-    def body():
-        holder["fleet"] = DropletFleet("api", fleet_args(**changes))
-    result = run(body, stack="test")
-    assert result.error is None, result.error
-    return result, holder["fleet"]
+    return build_component(lambda: DropletFleet("api", fleet_args(**changes)))
 
 
 def test_scaling_three_to_four_adds_one_droplet_and_touches_none():
@@ -89,17 +104,25 @@ def test_firewall_ingress_and_egress():
         assert inbound[("tcp", port)]["sourceLoadBalancerUids"] == ["lb-uid"]
     assert inbound[("icmp", None)]["sourceAddresses"] == ["10.9.0.0/20"]
     assert len(inbound) == 4
-    outbound = {(r["protocol"], r.get("portRange")): r["destinationAddresses"]
-                for r in firewall.inputs["outboundRules"]}
+    outbound = {
+        (r["protocol"], r.get("portRange")): r["destinationAddresses"]
+        for r in firewall.inputs["outboundRules"]
+    }
     anywhere = ["0.0.0.0/0", "::/0"]
     assert {key for key, dest in outbound.items() if dest == anywhere} == {
-        ("udp", "53"), ("tcp", "53"), ("udp", "123"), ("tcp", "80"), ("tcp", "443"),
-        ("tcp", "27017"), ("icmp", None)}
+        ("udp", "53"),
+        ("tcp", "53"),
+        ("udp", "123"),
+        ("tcp", "80"),
+        ("tcp", "443"),
+        ("tcp", "27017"),
+        ("icmp", None),
+    }
     assert outbound[("tcp", "1-65535")] == outbound[("udp", "1-65535")] == ["10.9.0.0/20"]
 
 
 def test_web_open_to_anywhere_without_a_load_balancer_and_reserved_ip():
-    result, fleet = build(count=1, reserve_ip=True)
+    result, fleet = build(count=1, web_load_balancer_uids=None)
     inbound = result.one(FIREWALL).inputs["inboundRules"]
     web = [r for r in inbound if r.get("portRange") in ("80", "443")]
     assert [r["sourceAddresses"] for r in web] == [["0.0.0.0/0", "::/0"]] * 2
@@ -119,11 +142,20 @@ def test_user_data_is_the_rendered_template_with_the_keys():
         assert "proxy_pass http://127.0.0.1:8080;" in user_data
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"count": 0}, "count must be at least 1"),
-    ({"count": 2, "reserve_ip": True}, "reserve_ip needs exactly one droplet"),
-    ({"admin_ssh_sources": []}, "admin_ssh_sources must name at least one CIDR"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"count": 0}, "count must be at least 1"),
+        (
+            {"count": 2, "web_load_balancer_uids": None},
+            "without a load balancer the reserved IP needs exactly one droplet",
+        ),
+        (
+            {"login": replace(LOGIN, admin_ssh_sources=[])},
+            "admin_ssh_sources must name at least one CIDR",
+        ),
+    ],
+)
 def test_args_are_validated(change, message):
     with pytest.raises(ValueError, match=message):
         fleet_args(**change)

@@ -8,15 +8,18 @@ import os
 import pytest
 import yaml
 
-from components.cloudinit import api_user_data
+from components.cloudinit import HostSetup, api_user_data
 from components.hosts import certbot_script, delivery_script, env_file
 from components.rendering import render
 from testhost import NamespaceHost, PebbleAcme, wait_for_port
 
-ENV = env_file(mongodb_uri="mongodb+srv://matra-api:Pw1@matra-prod.ab1cd.mongodb.net/matra"
-                           "?retryWrites=true&w=majority",
-               redis_url="rediss://default:Pw2@private-cache.db.ondigitalocean.com:25061",
-               plain=[("NODE_ENV", "production")], secret_lines="SENTRY_DSN=https://k@s.io/1\n")
+ENV = env_file(
+    mongodb_uri="mongodb+srv://matra-api:Pw1@matra-prod.ab1cd.mongodb.net/matra"
+    "?retryWrites=true&w=majority",
+    redis_url="rediss://default:Pw2@private-cache.db.ondigitalocean.com:25061",
+    plain=[("NODE_ENV", "production")],
+    secret_lines="SENTRY_DSN=https://k@s.io/1\n",
+)
 DOCKER_CONFIG = '{"auths":{"registry.digitalocean.com":{"auth":"dG9rZW46dG9rZW4="}}}'
 TOKEN = "dop_v1_0123456789abcdef"
 
@@ -47,8 +50,7 @@ def test_host_is_reached_over_ssh_as_the_ops_user(host):
 
 
 def test_env_file_delivered_with_mode_and_owner_twice(host):
-    script = delivery_script(dest="/opt/matra/.env", mode="0600", owner="deploy",
-                             dir_mode="0750")
+    script = delivery_script(dest="/opt/matra/.env", mode="0600", owner="deploy", dir_mode="0750")
     run_twice(host, script, ENV)
     assert host.stat("/opt/matra/.env") == "600 deploy deploy"
     assert host.stat("/opt/matra") == "750 deploy deploy"
@@ -61,8 +63,7 @@ def test_env_file_delivered_with_mode_and_owner_twice(host):
 
 
 def test_a_changed_env_replaces_the_file_in_place(host):
-    script = delivery_script(dest="/opt/matra/.env", mode="0600", owner="deploy",
-                             dir_mode="0750")
+    script = delivery_script(dest="/opt/matra/.env", mode="0600", owner="deploy", dir_mode="0750")
     changed = ENV + "FEATURE_FLAG=on\n"
     assert host.ssh(script, changed).returncode == 0
     assert host.read("/opt/matra/.env") == changed
@@ -71,8 +72,7 @@ def test_a_changed_env_replaces_the_file_in_place(host):
 
 
 def test_nothing_is_delivered_onto_a_host_whose_first_boot_failed(host):
-    script = delivery_script(dest="/opt/matra/never", mode="0600", owner="deploy",
-                             dir_mode="0750")
+    script = delivery_script(dest="/opt/matra/never", mode="0600", owner="deploy", dir_mode="0750")
     assert host.ssh("sudo touch /etc/matra-test-first-boot-failed").returncode == 0
     try:
         result = host.ssh(script, "content")
@@ -84,8 +84,9 @@ def test_nothing_is_delivered_onto_a_host_whose_first_boot_failed(host):
 
 
 def test_registry_credentials_for_the_deploy_users_docker(host):
-    script = delivery_script(dest="/home/deploy/.docker/config.json", mode="0600",
-                             owner="deploy", dir_mode="0700")
+    script = delivery_script(
+        dest="/home/deploy/.docker/config.json", mode="0600", owner="deploy", dir_mode="0700"
+    )
     run_twice(host, script, DOCKER_CONFIG)
     assert host.stat("/home/deploy/.docker/config.json") == "600 deploy deploy"
     assert host.stat("/home/deploy/.docker") == "700 deploy deploy"
@@ -95,8 +96,9 @@ def test_registry_credentials_for_the_deploy_users_docker(host):
 def test_operator_keys_replace_the_ops_users_authorized_keys_and_keep_it_working(host):
     automation = (host.work / "ops.pub").read_text()
     keys = automation + "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperator alice@laptop\n"
-    script = delivery_script(dest="/home/ops/.ssh/authorized_keys", mode="0600",
-                             owner="ops", dir_mode="0700")
+    script = delivery_script(
+        dest="/home/ops/.ssh/authorized_keys", mode="0600", owner="ops", dir_mode="0700"
+    )
     run_twice(host, script, keys)
     assert host.stat("/home/ops/.ssh/authorized_keys") == "600 ops ops"
     assert host.read("/home/ops/.ssh/authorized_keys") == keys
@@ -122,16 +124,22 @@ def test_redis_configure_binds_the_private_address_with_the_password_twice(host)
 
 
 def certbot(challenge):
-    return certbot_script(hostname="api.matra.io", email="ops@matra.io",
-                          acme_directory_url="https://acme-staging-v02.api.letsencrypt.org/"
-                                             "directory",
-                          challenge=challenge, app_port=8080, issue_certificate=False)
+    return certbot_script(
+        hostname="api.matra.io",
+        email="ops@matra.io",
+        acme_directory_url="https://acme-staging-v02.api.letsencrypt.org/directory",
+        challenge=challenge,
+        app_port=8080,
+        issue_certificate=False,
+    )
 
 
 def test_certbot_dns01_token_lands_in_a_root_only_file_idempotently(host):
-    paths = ("/etc/letsencrypt/digitalocean.ini",
-             "/etc/letsencrypt/renewal-hooks/deploy/matra-reload-nginx",
-             "/etc/nginx/sites-available/matra-tls")
+    paths = (
+        "/etc/letsencrypt/digitalocean.ini",
+        "/etc/letsencrypt/renewal-hooks/deploy/matra-reload-nginx",
+        "/etc/nginx/sites-available/matra-tls",
+    )
     result = host.ssh(certbot("dns-01"), TOKEN + "\n")
     assert result.returncode == 0, result.stderr
     first = host.snapshot(*paths)
@@ -140,10 +148,10 @@ def test_certbot_dns01_token_lands_in_a_root_only_file_idempotently(host):
     assert host.snapshot(*paths) == first
     assert host.stat("/etc/letsencrypt/digitalocean.ini") == "600 root root"
     assert host.read("/etc/letsencrypt/digitalocean.ini") == f"dns_digitalocean_token = {TOKEN}\n"
-    assert host.stat("/etc/letsencrypt/renewal-hooks/deploy/matra-reload-nginx") == \
-        "755 root root"
+    assert host.stat("/etc/letsencrypt/renewal-hooks/deploy/matra-reload-nginx") == "755 root root"
     assert "systemctl reload nginx" in host.read(
-        "/etc/letsencrypt/renewal-hooks/deploy/matra-reload-nginx")
+        "/etc/letsencrypt/renewal-hooks/deploy/matra-reload-nginx"
+    )
     site = host.read("/etc/nginx/sites-available/matra-tls")
     assert host.stat("/etc/nginx/sites-available/matra-tls") == "644 root root"
     assert "server_name api.matra.io;" in site
@@ -169,12 +177,13 @@ def test_certbot_http01_needs_no_token(host):
 # The full certificate request: Pebble (Let's Encrypt's test ACME server) on the test
 # host's loopback, nginx serving the cloud-init site, certbot over HTTP-01.
 
+
 @pytest.fixture(scope="module")
 def acme_host():
     tools = PebbleAcme.tools_dir()
     assert tools is not None and (tools / "bin" / "pebble").exists(), (
-        "Pebble is not built: `make test` builds it (make test-tools) and sets "
-        "MATRA_TEST_TOOLS")
+        "Pebble is not built: `make test` builds it (make test-tools) and sets MATRA_TEST_TOOLS"
+    )
     acme = PebbleAcme(tools)
     test_host = NamespaceHost(extra_ca=acme.ca).start()
     try:
@@ -188,19 +197,28 @@ def _cloud_init_nginx(host):
     """Lay down nginx as the API cloud-init does, start it, and an app on 8080 (once)."""
     if host.ssh("test -e /etc/nginx/sites-enabled/matra").returncode == 0:
         return
-    document = yaml.safe_load(api_user_data(
-        admin_user="ops", admin_key="ssh-ed25519 AAAAC3Nz test", deploy_user="deploy",
-        deploy_key="ssh-ed25519 AAAAC3Nz deploy", app_port=8080, health_path="/healthz",
-        server_name="api.matra.io"))
-    site = next(f for f in document["write_files"]
-                if f["path"] == "/etc/nginx/sites-available/matra")["content"]
-    steps = ("sudo install -d -m 0755 /var/www/letsencrypt /opt/app && "
-             "sudo tee /etc/nginx/sites-available/matra >/dev/null && "
-             "sudo ln -sf /etc/nginx/sites-available/matra /etc/nginx/sites-enabled/matra && "
-             "sudo rm -f /etc/nginx/sites-enabled/default && sudo nginx -t && sudo nginx && "
-             "echo ok | sudo tee /opt/app/healthz >/dev/null && "
-             "sudo sh -c 'cd /opt/app && nohup python3 -m http.server 8080 --bind 127.0.0.1 "
-             ">/dev/null 2>&1 &'")
+    document = yaml.safe_load(
+        api_user_data(
+            HostSetup(
+                "deploy", "", app_port=8080, health_path="/healthz", server_name="api.matra.io"
+            ),
+            admin_user="ops",
+            admin_key="ssh-ed25519 AAAAC3Nz test",
+            deploy_key="ssh-ed25519 AAAAC3Nz deploy",
+        )
+    )
+    site = next(
+        f for f in document["write_files"] if f["path"] == "/etc/nginx/sites-available/matra"
+    )["content"]
+    steps = (
+        "sudo install -d -m 0755 /var/www/letsencrypt /opt/app && "
+        "sudo tee /etc/nginx/sites-available/matra >/dev/null && "
+        "sudo ln -sf /etc/nginx/sites-available/matra /etc/nginx/sites-enabled/matra && "
+        "sudo rm -f /etc/nginx/sites-enabled/default && sudo nginx -t && sudo nginx && "
+        "echo ok | sudo tee /opt/app/healthz >/dev/null && "
+        "sudo sh -c 'cd /opt/app && nohup python3 -m http.server 8080 --bind 127.0.0.1 "
+        ">/dev/null 2>&1 &'"
+    )
     result = host.ssh(steps, site)
     assert result.returncode == 0, result.stdout + result.stderr
     wait_for_port(host, 8080)
@@ -230,9 +248,15 @@ def test_certbot_gets_a_certificate_and_nginx_serves_it(acme_host):
 
 def _request_http01(host, hostname, directory_url):
     """Run the certbot script for ``hostname`` (HTTP-01) over SSH; it must succeed."""
-    result = host.ssh(certbot_script(hostname=hostname, email="ops@matra.io",
-                                     acme_directory_url=directory_url, challenge="http-01",
-                                     app_port=8080))
+    result = host.ssh(
+        certbot_script(
+            hostname=hostname,
+            email="ops@matra.io",
+            acme_directory_url=directory_url,
+            challenge="http-01",
+            app_port=8080,
+        )
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result
 
@@ -246,8 +270,15 @@ def _serial(host, name):
 def _https_health(host, acme, name):
     root = host.work / "pebble-root.pem"
     root.write_text(acme.root_certificate(host))
-    return host.netns_exec("curl", "-sS", "--cacert", str(root), "--resolve",
-                           f"{name}:443:127.0.0.1", f"https://{name}/healthz")
+    return host.netns_exec(
+        "curl",
+        "-sS",
+        "--cacert",
+        str(root),
+        "--resolve",
+        f"{name}:443:127.0.0.1",
+        f"https://{name}/healthz",
+    )
 
 
 def test_a_new_acme_directory_replaces_the_certificate(acme_host):

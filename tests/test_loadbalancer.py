@@ -2,21 +2,22 @@
 
 import pytest
 
-from components import ApiLoadBalancer, ApiLoadBalancerArgs
-from harness import resolve, run
-
-LB = "digitalocean:index/loadBalancer:LoadBalancer"
+from components import ApiLoadBalancer, ApiLoadBalancerArgs, Placement
+from harness import build as build_component
+from harness import resolve
+from matra_policies.types import LOAD_BALANCER as LB
 
 
 def build(**changes):
-    args = dict(name="matra-test-api", region="ams3", vpc_uuid="vpc-7",
-                droplet_tag="matra-test-api", health_path="/healthz", size_unit=2)
+    args = dict(
+        name="matra-test-api",
+        placement=Placement(region="ams3", vpc_uuid="vpc-7", vpc_ip_range="10.9.0.0/20"),
+        droplet_tag="matra-test-api",
+        health_path="/healthz",
+        size_unit=2,
+    )
     args.update(changes)
-    holder = {}
-    result = run(lambda: holder.update(lb=ApiLoadBalancer("api", ApiLoadBalancerArgs(**args))),
-                 stack="test")
-    assert result.error is None, result.error
-    return result, holder["lb"]
+    return build_component(lambda: ApiLoadBalancer("api", ApiLoadBalancerArgs(**args)))
 
 
 def test_targets_the_fleet_tag_inside_the_vpc():
@@ -37,8 +38,13 @@ def test_forwards_80_and_passes_tls_through_on_443():
     rules = sorted(inputs["forwardingRules"], key=lambda r: r["entryPort"])
     assert rules == [
         {"entryProtocol": "http", "entryPort": 80, "targetProtocol": "http", "targetPort": 80},
-        {"entryProtocol": "https", "entryPort": 443, "targetProtocol": "https",
-         "targetPort": 443, "tlsPassthrough": True},
+        {
+            "entryProtocol": "https",
+            "entryPort": 443,
+            "targetProtocol": "https",
+            "targetPort": 443,
+            "tlsPassthrough": True,
+        },
     ]
     assert inputs["redirectHttpToHttps"] is True
 
@@ -49,12 +55,20 @@ def test_health_check_on_the_health_path():
     assert check["protocol"] == "http" and check["port"] == 80 and check["path"] == "/ready"
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"size_unit": 0}, "size_unit must be 1-100"),
-    ({"health_path": "healthz"}, "health_path must start with /"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"size_unit": 0}, "size_unit must be 1-100"),
+        ({"health_path": "healthz"}, "health_path must start with /"),
+    ],
+)
 def test_args_are_validated(change, message):
-    args = dict(name="n", region="ams3", vpc_uuid="v", droplet_tag="t", health_path="/h")
+    args = dict(
+        name="n",
+        placement=Placement(region="ams3", vpc_uuid="v", vpc_ip_range="r"),
+        droplet_tag="t",
+        health_path="/h",
+    )
     args.update(change)
     with pytest.raises(ValueError, match=message):
         ApiLoadBalancerArgs(**args)

@@ -11,8 +11,7 @@ from components.hosts import certbot_script, delivery_script
 from components.rendering import TEMPLATE_DIR, render
 from harness import ROOT
 
-SCRIPTS = sorted([ROOT / ".ci" / "run", *ROOT.glob("**/*.sh")],
-                 key=str)
+SCRIPTS = sorted([ROOT / ".ci" / "run", *ROOT.glob("**/*.sh")], key=str)
 SCRIPTS = [p for p in SCRIPTS if "venv" not in p.parts and ".pulumi-state" not in p.parts]
 
 
@@ -20,22 +19,26 @@ SCRIPTS = [p for p in SCRIPTS if "venv" not in p.parts and ".pulumi-state" not i
 def test_shellcheck(script):
     shellcheck = shutil.which("shellcheck")
     assert shellcheck, "shellcheck is not installed: .ci/run installs Debian's shellcheck"
-    result = subprocess.run([shellcheck, "--external-sources", str(script)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [shellcheck, "--external-sources", str(script)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 RENDERED = {
-    "certbot-setup dns-01": lambda: certbot_script(
-        hostname="api.matra.io", email="ops@matra.io",
-        acme_directory_url="https://acme-v02.api.letsencrypt.org/directory",
-        challenge="dns-01", app_port=8080),
-    "certbot-setup http-01": lambda: certbot_script(
-        hostname="api.dev.matra.io", email="ops@matra.io",
-        acme_directory_url="https://acme-staging-v02.api.letsencrypt.org/directory",
-        challenge="http-01", app_port=8080),
+    **{
+        f"certbot-setup {challenge}": lambda challenge=challenge: certbot_script(
+            hostname="api.matra.io",
+            email="ops@matra.io",
+            acme_directory_url="https://acme-v02.api.letsencrypt.org/directory",
+            challenge=challenge,
+            app_port=8080,
+        )
+        for challenge in ("dns-01", "http-01")
+    },
     "deliver-file .env": lambda: delivery_script(
-        dest="/opt/matra/.env", mode="0600", owner="deploy", dir_mode="0750"),
+        dest="/opt/matra/.env", mode="0600", owner="deploy", dir_mode="0750"
+    ),
     "redis-configure": lambda: render("redis-configure.sh.j2", private_ip="10.10.0.5"),
     "install-docker": lambda: render("install-docker.sh.j2"),
 }
@@ -51,8 +54,9 @@ def test_every_script_template_is_rendered_here():
 def test_rendered_script_passes_shellcheck(name, tmp_path):
     script = tmp_path / "script.sh"
     script.write_text(RENDERED[name]())
-    result = subprocess.run(["shellcheck", "--shell=sh", str(script)], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        ["shellcheck", "--shell=sh", str(script)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout
 
 

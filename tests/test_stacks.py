@@ -4,20 +4,16 @@ defaults, against the stack matrix in DESIGN.md and the README."""
 import pytest
 
 from harness import GENERATED_KEYS, STACKS, fake_id, mock_private_key, run_program
-
-DROPLET = "digitalocean:index/droplet:Droplet"
-LB = "digitalocean:index/loadBalancer:LoadBalancer"
-RESERVED_IP = "digitalocean:index/reservedIp:ReservedIp"
-VPC = "digitalocean:index/vpc:Vpc"
-PROJECT = "digitalocean:index/project:Project"
-DNS = "digitalocean:index/dnsRecord:DnsRecord"
-FIREWALL = "digitalocean:index/firewall:Firewall"
+from matra_policies.types import DATABASE_CLUSTER, DROPLET, RESERVED_IP, VPC
+from matra_policies.types import DNS_RECORD as DNS
+from matra_policies.types import DO_PROJECT as PROJECT
+from matra_policies.types import LOAD_BALANCER as LB
 
 MATRIX = {
     #          count  size            load balancer  backups   environment    hostname
-    "dev":     (1, "s-1vcpu-2gb", False, None, "Development", "api.dev.matra.io"),
+    "dev": (1, "s-1vcpu-2gb", False, None, "Development", "api.dev.matra.io"),
     "staging": (1, "s-2vcpu-4gb", True, "weekly", "Staging", "api.staging.matra.io"),
-    "prod":    (3, "s-4vcpu-8gb", True, "weekly", "Production", "api.matra.io"),
+    "prod": (3, "s-4vcpu-8gb", True, "weekly", "Production", "api.matra.io"),
 }
 
 
@@ -40,12 +36,15 @@ def test_droplets_match_the_matrix(stack):
         assert droplet.inputs["monitoring"] is True
         assert droplet.inputs["backups"] is (backups is not None)
         if backups:
-            assert droplet.inputs["backupPolicy"] == {"plan": backups, "weekday": "SUN",
-                                                      "hour": 4}
+            assert droplet.inputs["backupPolicy"] == {"plan": backups, "weekday": "SUN", "hour": 4}
         else:
             assert "backupPolicy" not in droplet.inputs
-        assert set(droplet.inputs["tags"]) == {f"matra-{name}-api", "matra", f"env:{name}",
-                                              "role:api"}
+        assert set(droplet.inputs["tags"]) == {
+            f"matra-{name}-api",
+            "matra",
+            f"env:{name}",
+            "role:api",
+        }
         assert len(droplet.inputs["sshKeys"]) == 1
 
 
@@ -85,7 +84,7 @@ def test_every_droplet_sits_in_the_stack_vpc(stack):
     _, run = stack
     vpc_id = run.outputs["vpcId"].value
     assert {d.inputs["vpcUuid"] for d in run.of_type(DROPLET)} == {vpc_id}
-    for cluster in run.of_type("digitalocean:index/databaseCluster:DatabaseCluster"):
+    for cluster in run.of_type(DATABASE_CLUSTER):
         assert cluster.inputs["privateNetworkUuid"] == vpc_id
 
 
@@ -105,9 +104,21 @@ def test_web_ports_open_only_to_the_load_balancer_when_there_is_one(stack):
 
 def test_every_component_child_has_a_parent(stack):
     _, run = stack
-    top_level = {r.name for r in run.registrations if r.parent.endswith(f"::matra-infra-{stack[0]}")}
-    assert top_level == {"network", "ssh", "api", "api-dns", "project", "atlas", "cache", "tls",
-                         "delivery", "operator-keys"}
+    top_level = {
+        r.name for r in run.registrations if r.parent.endswith(f"::matra-infra-{stack[0]}")
+    }
+    assert top_level == {
+        "network",
+        "ssh",
+        "api",
+        "api-dns",
+        "project",
+        "atlas",
+        "cache",
+        "tls",
+        "delivery",
+        "operator-keys",
+    }
 
 
 def test_outputs_the_deploy_job_reads(stack):
@@ -120,7 +131,8 @@ def test_outputs_the_deploy_job_reads(stack):
     assert len(out["dropletPublicIpv4s"]) == len(out["dropletPrivateIpv4s"]) == count
     assert out["deployTargets"] == [
         {"name": f"matra-{name}-api-{i}", "ip": ip}
-        for i, ip in enumerate(out["dropletPublicIpv4s"])]
+        for i, ip in enumerate(out["dropletPublicIpv4s"])
+    ]
     assert out["deploySshPrivateKey"] == mock_private_key("ssh-deploy")
     assert "automationSshPrivateKey" not in out
     secrets = {"deploySshPrivateKey", "mongodbUri", "redisUrl"}
@@ -129,9 +141,11 @@ def test_outputs_the_deploy_job_reads(stack):
 
 def test_no_secret_reaches_a_plain_output_or_user_data(stack):
     _, run = stack
-    secrets = [*(mock_private_key(name).splitlines()[1] for name in GENERATED_KEYS),
-               _password(run.outputs["mongodbUri"].value),
-               _password(run.outputs["redisUrl"].value)]
+    secrets = [
+        *(mock_private_key(name).splitlines()[1] for name in GENERATED_KEYS),
+        _password(run.outputs["mongodbUri"].value),
+        _password(run.outputs["redisUrl"].value),
+    ]
     for droplet in run.of_type(DROPLET):
         for secret in secrets:
             assert secret not in droplet.inputs["userData"]

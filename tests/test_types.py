@@ -8,8 +8,13 @@ from harness import ROOT
 
 
 def mypy(*args):
-    return subprocess.run([sys.executable, "-m", "mypy", "--no-error-summary", *args],
-                          cwd=ROOT, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-error-summary", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_the_program_type_checks():
@@ -23,9 +28,12 @@ def test_a_wrong_provider_argument_type_is_caught(tmp_path):
         "import pulumi_digitalocean as digitalocean\n"
         "digitalocean.LoadBalancerHealthcheckArgs(protocol='http', port='80')\n"
         "digitalocean.Droplet('d', image='ubuntu-24-04-x64', size='s-1vcpu-2gb',\n"
-        "                     montoring=True)\n")
+        "                     montoring=True)\n"
+    )
     result = mypy("--follow-imports=silent", str(bad))
     assert result.returncode != 0
-    assert 'Argument "port" to "LoadBalancerHealthcheckArgs" has incompatible type "str"' \
+    assert (
+        'Argument "port" to "LoadBalancerHealthcheckArgs" has incompatible type "str"'
         in result.stdout
+    )
     assert 'bad.py:3: error: No overload variant of "Droplet" matches' in result.stdout

@@ -25,10 +25,21 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
 
-NEEDED = ("ip", "unshare", "sshd", "ssh", "ssh-keygen", "sudo", "useradd", "certbot",
-          "nginx", "curl", "redis-server", "redis-cli")
+NEEDED = (
+    "ip",
+    "unshare",
+    "sshd",
+    "ssh",
+    "ssh-keygen",
+    "sudo",
+    "useradd",
+    "certbot",
+    "nginx",
+    "curl",
+    "redis-server",
+    "redis-cli",
+)
 OVERLAID = ("etc", "opt", "home", "var", "run", "usr/local")
 
 # Stand-ins for what the host's init system would do.
@@ -88,8 +99,9 @@ class NamespaceHost:
 
     _count = 0
 
-    def __init__(self, user: str = "ops", deploy_user: str = "deploy",
-                 extra_ca: Optional[Path] = None) -> None:
+    def __init__(
+        self, user: str = "ops", deploy_user: str = "deploy", extra_ca: Path | None = None
+    ) -> None:
         self.user = user
         self.deploy_user = deploy_user
         NamespaceHost._count += 1
@@ -101,29 +113,37 @@ class NamespaceHost:
         self.address = f"10.251.{subnet}.2"
         self.work = Path(tempfile.mkdtemp(prefix="matra-testhost-"))
         self.extra_ca = extra_ca
-        self._sshd: Optional[subprocess.Popen] = None
+        self._sshd: subprocess.Popen | None = None
 
     @staticmethod
     def missing_tools() -> list[str]:
-        return [tool for tool in NEEDED if shutil.which(tool) is None
-                and not Path(f"/usr/sbin/{tool}").exists()]
+        return [
+            tool
+            for tool in NEEDED
+            if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists()
+        ]
 
     def _ip(self, *args: str, netns: bool = False) -> None:
         prefix = ["ip", "netns", "exec", self.netns] if netns else []
         subprocess.run([*prefix, "ip", *args], check=True, capture_output=True)
 
-    def start(self) -> "NamespaceHost":
+    def start(self) -> NamespaceHost:
         keys = self.work
         for account in (self.user, self.deploy_user):
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                            str(keys / account)], check=True)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                        str(keys / "host_key")], check=True)
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / account)],
+                check=True,
+            )
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "host_key")],
+            check=True,
+        )
         (self.work / "sshd_config").write_text(
             f"ListenAddress {self.address}\nPort 22\nHostKey {keys / 'host_key'}\n"
             f"PidFile {self.work / 'sshd.pid'}\nAuthorizedKeysFile .ssh/authorized_keys\n"
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-            "PermitRootLogin no\nUsePAM no\nStrictModes yes\nLogLevel ERROR\n")
+            "PermitRootLogin no\nUsePAM no\nStrictModes yes\nLogLevel ERROR\n"
+        )
         (self.work / "setup.sh").write_text(SETUP.replace("@OVERLAID@", " ".join(OVERLAID)))
         (self.work / "systemctl").write_text(SYSTEMCTL)
         (self.work / "cloud-init").write_text(CLOUD_INIT)
@@ -131,8 +151,9 @@ class NamespaceHost:
             shutil.copy(self.extra_ca, self.work / "extra-ca.pem")
 
         subprocess.run(["ip", "netns", "add", self.netns], check=True)
-        self._ip("link", "add", self.veth, "type", "veth", "peer", "name", "eth0",
-                 "netns", self.netns)
+        self._ip(
+            "link", "add", self.veth, "type", "veth", "peer", "name", "eth0", "netns", self.netns
+        )
         self._ip("addr", "add", f"{self.gateway}/30", "dev", self.veth)
         self._ip("link", "set", self.veth, "up")
         self._ip("addr", "add", f"{self.address}/30", "dev", "eth0", netns=True)
@@ -141,11 +162,27 @@ class NamespaceHost:
 
         log = open(self.work / "sshd.log", "wb")  # noqa: SIM115 (closed with the process)
         self._sshd = subprocess.Popen(
-            ["ip", "netns", "exec", self.netns, "unshare", "--mount", "--pid", "--fork",
-             "--mount-proc", "--propagation",
-             "private", "sh", str(self.work / "setup.sh"), str(self.work), self.user,
-             self.deploy_user],
-            stdout=log, stderr=subprocess.STDOUT)
+            [
+                "ip",
+                "netns",
+                "exec",
+                self.netns,
+                "unshare",
+                "--mount",
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                "--propagation",
+                "private",
+                "sh",
+                str(self.work / "setup.sh"),
+                str(self.work),
+                self.user,
+                self.deploy_user,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self._wait_for_sshd()
         return self
 
@@ -159,34 +196,61 @@ class NamespaceHost:
                     return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError("test host sshd did not start: "
-                           + (self.work / "sshd.log").read_text(errors="replace"))
+        raise RuntimeError(
+            "test host sshd did not start: " + (self.work / "sshd.log").read_text(errors="replace")
+        )
 
     def netns_exec(self, *command: str, timeout: float = 60) -> subprocess.CompletedProcess:
         """Run a command in the host's network namespace (not its mount namespace)."""
-        return subprocess.run(["ip", "netns", "exec", self.netns, *command],
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        return subprocess.run(
+            ["ip", "netns", "exec", self.netns, *command],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
-    def spawn(self, *command: str, log: str, env: Optional[dict[str, str]] = None
-              ) -> subprocess.Popen:
+    def spawn(self, *command: str, log: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         """Start a long-running process in the host's network namespace."""
         out = open(self.work / log, "wb")  # noqa: SIM115 (closed with the process)
-        return subprocess.Popen(["ip", "netns", "exec", self.netns, *command],
-                                stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, **(env or {})})
+        return subprocess.Popen(
+            ["ip", "netns", "exec", self.netns, *command],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
 
-    def ssh(self, command: str, stdin: str = "", timeout: float = 120,
-            user: Optional[str] = None) -> subprocess.CompletedProcess:
+    def ssh(
+        self, command: str, stdin: str = "", timeout: float = 120, user: str | None = None
+    ) -> subprocess.CompletedProcess:
         """Run ``command`` over real SSH as pulumi-command does (the command string goes
         to the remote shell, ``stdin`` to its standard input), as the ops user unless
         ``user`` names the deploy user."""
         user = user or self.user
         return subprocess.run(
-            ["ssh", "-i", str(self.work / user), "-o", "BatchMode=yes",
-             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-             "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
-             f"{user}@{self.address}", command],
-            input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
+            [
+                "ssh",
+                "-i",
+                str(self.work / user),
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "ConnectTimeout=5",
+                "-o",
+                "LogLevel=ERROR",
+                f"{user}@{self.address}",
+                command,
+            ],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def stat(self, path: str) -> str:
         """'<octal mode> <owner> <group>' of a path on the host."""
@@ -204,8 +268,9 @@ class NamespaceHost:
 
     def stop(self) -> None:
         # Everything started in the namespace (sshd, nginx, Pebble, the app stand-in).
-        pids = subprocess.run(["ip", "netns", "pids", self.netns], capture_output=True,
-                              text=True, check=False).stdout.split()
+        pids = subprocess.run(
+            ["ip", "netns", "pids", self.netns], capture_output=True, text=True, check=False
+        ).stdout.split()
         for pid in pids:
             subprocess.run(["kill", pid], capture_output=True, check=False)
         if self._sshd is not None:
@@ -239,7 +304,7 @@ class PebbleAcme:
         self.directory_url = "https://localhost:14000/dir"
 
     @staticmethod
-    def tools_dir() -> Optional[Path]:
+    def tools_dir() -> Path | None:
         value = os.environ.get("MATRA_TEST_TOOLS")
         return Path(value) if value else None
 
@@ -248,29 +313,58 @@ class PebbleAcme:
         """The CA of Pebble's own HTTPS endpoints (not of the certificates it issues)."""
         return self.certs / "pebble.minica.pem"
 
-    def start(self, host: NamespaceHost) -> "PebbleAcme":
-        config = {"pebble": {
-            "listenAddress": "127.0.0.1:14000", "managementListenAddress": "127.0.0.1:15000",
-            "certificate": str(self.certs / "localhost" / "cert.pem"),
-            "privateKey": str(self.certs / "localhost" / "key.pem"),
-            "httpPort": 80, "tlsPort": 443, "ocspResponderURL": "",
-            "externalAccountBindingRequired": False}}
+    def start(self, host: NamespaceHost) -> PebbleAcme:
+        config = {
+            "pebble": {
+                "listenAddress": "127.0.0.1:14000",
+                "managementListenAddress": "127.0.0.1:15000",
+                "certificate": str(self.certs / "localhost" / "cert.pem"),
+                "privateKey": str(self.certs / "localhost" / "key.pem"),
+                "httpPort": 80,
+                "tlsPort": 443,
+                "ocspResponderURL": "",
+                "externalAccountBindingRequired": False,
+            }
+        }
         (host.work / "pebble.json").write_text(json.dumps(config))
-        host.spawn(str(self.bin / "pebble-challtestsrv"), "-defaultIPv4", "127.0.0.1",
-                   "-defaultIPv6", "", "-dnsserver", "127.0.0.1:8053", "-http01", "",
-                   "-https01", "", "-tlsalpn01", "", "-doh", "",
-                   "-management", "127.0.0.1:8055", log="challtestsrv.log")
+        host.spawn(
+            str(self.bin / "pebble-challtestsrv"),
+            "-defaultIPv4",
+            "127.0.0.1",
+            "-defaultIPv6",
+            "",
+            "-dnsserver",
+            "127.0.0.1:8053",
+            "-http01",
+            "",
+            "-https01",
+            "",
+            "-tlsalpn01",
+            "",
+            "-doh",
+            "",
+            "-management",
+            "127.0.0.1:8055",
+            log="challtestsrv.log",
+        )
         # No random nonce rejections or validation delays: a test, not a soak.
-        host.spawn(str(self.bin / "pebble"), "-config", str(host.work / "pebble.json"),
-                   "-dnsserver", "127.0.0.1:8053", log="pebble.log",
-                   env={"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"})
+        host.spawn(
+            str(self.bin / "pebble"),
+            "-config",
+            str(host.work / "pebble.json"),
+            "-dnsserver",
+            "127.0.0.1:8053",
+            log="pebble.log",
+            env={"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"},
+        )
         wait_for_port(host, 8053)
         wait_for_port(host, 14000)
         return self
 
     def root_certificate(self, host: NamespaceHost) -> str:
         """The root that Pebble's issued certificates chain to (made at its start)."""
-        result = host.netns_exec("curl", "-sS", "--cacert", str(self.ca),
-                                 "https://127.0.0.1:15000/roots/0")
+        result = host.netns_exec(
+            "curl", "-sS", "--cacert", str(self.ca), "https://127.0.0.1:15000/roots/0"
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout

@@ -1,21 +1,28 @@
-"""What the rules share: resource type tokens, port and CIDR helpers, messages."""
+"""What the rules share: the baseline, port and CIDR helpers, messages."""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
-from typing import Any, Optional, Union
+import json
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
-DROPLET = "digitalocean:index/droplet:Droplet"
-FIREWALL = "digitalocean:index/firewall:Firewall"
-LOAD_BALANCER = "digitalocean:index/loadBalancer:LoadBalancer"
-DATABASE_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster"
-DATABASE_FIREWALL = "digitalocean:index/databaseFirewall:DatabaseFirewall"
-ATLAS_PROJECT = "mongodbatlas:index/project:Project"
-ATLAS_CLUSTER = "mongodbatlas:index/advancedCluster:AdvancedCluster"
-ATLAS_BACKUP_SCHEDULE = "mongodbatlas:index/cloudBackupSchedule:CloudBackupSchedule"
-ATLAS_ACCESS_LIST = "mongodbatlas:index/projectIpAccessList:ProjectIpAccessList"
-ATLAS_DATABASE_USER = "mongodbatlas:index/databaseUser:DatabaseUser"
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationPolicy,
+)
+
+BASELINE = json.loads((Path(__file__).resolve().parent / "baseline.json").read_text())
+"""What the program builds and the pack allows by default (shared with the program)."""
+BASELINE_EGRESS_PORTS = sorted(
+    {p["port"] for p in [*BASELINE["egress"], *BASELINE["apiEgress"]]}, key=int
+)
+BASELINE_END_OF_LIFE_IMAGES = sorted(BASELINE["endOfLifeImages"])
 
 WORLD = frozenset({"0.0.0.0/0", "::/0", "0.0.0.0", "::", "0::0/0"})
 # A public network shorter than these prefixes counts as "the internet": 0.0.0.0/1 plus
@@ -23,13 +30,21 @@ WORLD = frozenset({"0.0.0.0/0", "::/0", "0.0.0.0", "::", "0::0/0"})
 # network of more than one address; policy config can be that strict (32 and 128).
 DEFAULT_WORLD_PREFIX = {"worldPrefixV4": 24, "worldPrefixV6": 48}
 WORLD_PREFIX_SCHEMA = {
-    "worldPrefixV4": {"type": "integer", "minimum": 1, "maximum": 32,
-                      "default": DEFAULT_WORLD_PREFIX["worldPrefixV4"]},
-    "worldPrefixV6": {"type": "integer", "minimum": 1, "maximum": 128,
-                      "default": DEFAULT_WORLD_PREFIX["worldPrefixV6"]},
+    "worldPrefixV4": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 32,
+        "default": DEFAULT_WORLD_PREFIX["worldPrefixV4"],
+    },
+    "worldPrefixV6": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 128,
+        "default": DEFAULT_WORLD_PREFIX["worldPrefixV6"],
+    },
 }
 ALL_PORTS = "all"
-Ports = Union[frozenset[int], str]
+Ports = frozenset[int] | str
 
 
 def short_type(type_token: str) -> str:
@@ -38,12 +53,62 @@ def short_type(type_token: str) -> str:
     return f"{package}.{rest.rsplit(':', 1)[-1]}"
 
 
-def message(name: str, type_token: str, problem: str, fix: str) -> str:
+Rule = TypeVar("Rule", ResourceValidationPolicy, StackValidationPolicy)
+
+
+def _declare(kind: type[Rule]) -> Callable[..., Callable[[Callable[..., None]], Rule]]:
+    """A decorator that turns a validator into a ``kind`` of policy."""
+
+    def rule(
+        name: str,
+        severity: Severity,
+        description: str,
+        *,
+        level: EnforcementLevel = EnforcementLevel.MANDATORY,
+        config: PolicyConfigSchema | None = None,
+    ) -> Callable[[Callable[..., None]], Rule]:
+        def declare(validate: Callable[..., None]) -> Rule:
+            return kind(
+                name=name,
+                description=description,
+                validate=validate,
+                enforcement_level=level,
+                severity=severity,
+                config_schema=config,
+            )
+
+        return declare
+
+    return rule
+
+
+resource_rule = _declare(ResourceValidationPolicy)
+"""Declare a rule that checks one resource at a time: ``@resource_rule(name, severity,
+description, level=..., config=...)`` on its validator. ``level`` is the rule's default; a
+stack's policy config may override it."""
+stack_rule = _declare(StackValidationPolicy)
+"""Declare a rule that checks the whole stack at once (what one resource can't show)."""
+
+
+class Named(Protocol):
+    """A resource as a rule sees it (ResourceValidationArgs or a stack's PolicyResource)."""
+
+    name: str
+    resource_type: str
+    urn: str
+
+
+def message(resource: Named, problem: str, fix: str) -> str:
     """The one shape of every violation: which resource, what is wrong, the fix."""
-    return f"{short_type(type_token)} '{name}': {problem}. Fix: {fix}."
+    return f"{short_type(resource.resource_type)} '{resource.name}': {problem}. Fix: {fix}."
 
 
-def ports_of(protocol: Optional[str], port_range: Optional[str]) -> Ports:
+def flag(report: ReportViolation, resource: Named, problem: str, fix: str) -> None:
+    """Report that ``resource`` breaks the rule (its urn names it to the engine)."""
+    report(message(resource, problem, fix), resource.urn)
+
+
+def ports_of(protocol: str | None, port_range: str | None) -> Ports:
     """The ports a rule opens: a set, ALL_PORTS, or an empty set for ICMP.
 
     DigitalOcean reads an empty range for tcp/udp, "all", "0" and "1-65535" as every port.
@@ -60,10 +125,10 @@ def ports_of(protocol: Optional[str], port_range: Optional[str]) -> Ports:
     return frozenset(range(first, last + 1))
 
 
-def describe_ports(protocol: Optional[str], ports: Ports) -> str:
+def describe_ports(protocol: str | None, ports: Ports) -> str:
     if (protocol or "").lower() == "icmp":
         return "ICMP"
-    if ports == ALL_PORTS:
+    if not isinstance(ports, frozenset):
         return f"every {protocol} port"
     ordered = sorted(ports)
     if len(ordered) > 1 and ordered[-1] - ordered[0] + 1 == len(ordered):
@@ -71,8 +136,9 @@ def describe_ports(protocol: Optional[str], ports: Ports) -> str:
     return f"{protocol} port{'s' if len(ordered) > 1 else ''} {', '.join(map(str, ordered))}"
 
 
-def world_sources(addresses: Optional[Iterable[str]],
-                  config: Optional[Mapping[str, Any]] = None) -> list[str]:
+def world_sources(
+    addresses: Iterable[str] | None, config: Mapping[str, Any] | None = None
+) -> list[str]:
     """The addresses that open to the internet at large: 0.0.0.0/0 and ::/0, and any
     public network wider than the configured prefixes (worldPrefixV4/V6)."""
     found = []
@@ -100,7 +166,7 @@ def outside(ports: Ports, allowed: Iterable[Any]) -> Ports:
     return frozenset(p for p in ports if p not in permitted)
 
 
-def config_value(config: Optional[Mapping[str, Any]], key: str, default: Any) -> Any:
+def config_value(config: Mapping[str, Any] | None, key: str, default: Any) -> Any:
     if not config or key not in config:
         return default
     return config[key]
@@ -115,7 +181,7 @@ def is_tenant_cluster(props: Mapping[str, Any]) -> bool:
     return False
 
 
-def retention_days(item: Optional[Mapping[str, Any]]) -> int:
+def retention_days(item: Mapping[str, Any] | None) -> int:
     """A backup policy item's retention in days (0 if there is none)."""
     if not item:
         return 0

@@ -1,49 +1,108 @@
 """Backup, protection and hardening rules, each with passing and failing cases."""
 
+from typing import ClassVar
+
 import pytest
 
 from matra_policies import backup, hardening
-from matra_policies.common import (
-    ATLAS_BACKUP_SCHEDULE, ATLAS_CLUSTER, ATLAS_DATABASE_USER, ATLAS_PROJECT,
-    DATABASE_CLUSTER, DROPLET,
+from matra_policies.types import (
+    ATLAS_BACKUP_SCHEDULE,
+    ATLAS_CLUSTER,
+    ATLAS_DATABASE_USER,
+    ATLAS_PROJECT,
+    DATABASE_CLUSTER,
+    DROPLET,
 )
-from matra_policies.testing import Resource, assert_no_violations, assert_violation
+from policy_harness import Resource, assert_no_violations, assert_violation
 
-DEDICATED_SPEC = [{"regionConfigs": [{"providerName": "AWS", "regionName": "US_EAST_1",
-                                      "electableSpecs": {"instanceSize": "M20",
-                                                         "nodeCount": 3}}]}]
-TENANT_SPEC = [{"regionConfigs": [{"providerName": "TENANT", "backingProviderName": "AWS",
-                                   "regionName": "US_EAST_1",
-                                   "electableSpecs": {"instanceSize": "M0"}}]}]
+DEDICATED_SPEC = [
+    {
+        "regionConfigs": [
+            {
+                "providerName": "AWS",
+                "regionName": "US_EAST_1",
+                "electableSpecs": {"instanceSize": "M20", "nodeCount": 3},
+            }
+        ]
+    }
+]
+TENANT_SPEC = [
+    {
+        "regionConfigs": [
+            {
+                "providerName": "TENANT",
+                "backingProviderName": "AWS",
+                "regionName": "US_EAST_1",
+                "electableSpecs": {"instanceSize": "M0"},
+            }
+        ]
+    }
+]
 
 
 def cluster(**props):
-    return Resource(ATLAS_CLUSTER, "atlas-cluster", {
-        "name": "matra-prod", "replicationSpecs": DEDICATED_SPEC, "backupEnabled": True,
-        "pitEnabled": True, "terminationProtectionEnabled": True,
-        "advancedConfiguration": {"minimumEnabledTlsProtocol": "TLS1_2"}, **props})
+    return Resource(
+        ATLAS_CLUSTER,
+        "atlas-cluster",
+        {
+            "name": "matra-prod",
+            "replicationSpecs": DEDICATED_SPEC,
+            "backupEnabled": True,
+            "pitEnabled": True,
+            "terminationProtectionEnabled": True,
+            "advancedConfiguration": {"minimumEnabledTlsProtocol": "TLS1_2"},
+            **props,
+        },
+    )
+
+
+def tenant(**props):
+    """A shared-tier (M0) cluster."""
+    return cluster(replicationSpecs=TENANT_SPEC, **props)
 
 
 def schedule(days=30, unit="days", for_cluster=None, **props):
     deps = {"clusterName": [for_cluster.urn]} if for_cluster else {}
-    return Resource(ATLAS_BACKUP_SCHEDULE, "atlas-backup-schedule", {
-        "clusterName": "matra-prod", "policyItemDaily": {
-            "frequencyInterval": 1, "retentionUnit": unit, "retentionValue": days}, **props},
-        property_dependencies=deps)
+    return Resource(
+        ATLAS_BACKUP_SCHEDULE,
+        "atlas-backup-schedule",
+        {
+            "clusterName": "matra-prod",
+            "policyItemDaily": {
+                "frequencyInterval": 1,
+                "retentionUnit": unit,
+                "retentionValue": days,
+            },
+            **props,
+        },
+        property_dependencies=deps,
+    )
 
 
 class TestDropletBackups:
     def test_backups_with_policy_pass(self):
-        assert_no_violations(backup.droplet_backups, Resource(DROPLET, "api-0", {
-            "backups": True, "backupPolicy": {"plan": "weekly", "weekday": "SUN", "hour": 4}}))
+        assert_no_violations(
+            backup.droplet_backups,
+            Resource(
+                DROPLET,
+                "api-0",
+                {"backups": True, "backupPolicy": {"plan": "weekly", "weekday": "SUN", "hour": 4}},
+            ),
+        )
 
     def test_backups_off_fail(self):
-        assert_violation(backup.droplet_backups, Resource(DROPLET, "api-0", {"backups": False}),
-                         contains="'api-0': has backups off. Fix: set backups: true")
+        assert_violation(
+            backup.droplet_backups,
+            Resource(DROPLET, "api-0", {"backups": False}),
+            contains="'api-0': has backups off. Fix: set backups: true",
+        )
 
     def test_backups_without_policy_fail(self):
-        assert_violation(backup.droplet_backups, Resource(DROPLET, "api-0", {"backups": True}),
-                         contains="has backups on but no backupPolicy")
+        assert_violation(
+            backup.droplet_backups,
+            Resource(DROPLET, "api-0", {"backups": True}),
+            contains="has backups on but no backupPolicy",
+        )
 
 
 class TestAtlasBackupSchedule:
@@ -58,117 +117,175 @@ class TestAtlasBackupSchedule:
         assert_no_violations(self.policy, [c, schedule(5, "weeks", for_cluster=c)])
 
     def test_tenant_cluster_needs_no_schedule(self):
-        assert_no_violations(self.policy, [cluster(replicationSpecs=TENANT_SPEC,
-                                                   backupEnabled=None)])
+        assert_no_violations(self.policy, [tenant(backupEnabled=None)])
 
     def test_missing_schedule_fails(self):
-        assert_violation(self.policy, [cluster()],
-                         contains="'atlas-cluster': has no cloud backup schedule")
+        assert_violation(
+            self.policy, [cluster()], contains="'atlas-cluster': has no cloud backup schedule"
+        )
 
     def test_short_retention_fails(self):
         c = cluster()
-        violation = assert_violation(self.policy, [c, schedule(7, for_cluster=c)],
-                                     contains="keeps daily snapshots 7 days, less than the "
-                                              "required 30")
+        violation = assert_violation(
+            self.policy,
+            [c, schedule(7, for_cluster=c)],
+            contains="keeps daily snapshots 7 days, less than the required 30",
+        )
         assert violation.urn.endswith("::atlas-backup-schedule")
 
     def test_minimum_comes_from_policy_config(self):
         c = cluster()
-        assert_no_violations(self.policy, [c, schedule(7, for_cluster=c)],
-                             config={"minRetentionDays": 7})
+        assert_no_violations(
+            self.policy, [c, schedule(7, for_cluster=c)], config={"minRetentionDays": 7}
+        )
 
     def test_schedule_is_matched_by_cluster_name_without_dependencies(self):
         assert_no_violations(self.policy, [cluster(), schedule(30)])
 
     def test_backup_off_fails(self):
         c = cluster(backupEnabled=False)
-        assert_violation(self.policy, [c, schedule(30, for_cluster=c)],
-                         contains="dedicated cluster with cloud backup off")
+        assert_violation(
+            self.policy,
+            [c, schedule(30, for_cluster=c)],
+            contains="dedicated cluster with cloud backup off",
+        )
 
 
 class TestClusterSettings:
     def test_point_in_time(self):
         assert_no_violations(backup.point_in_time, cluster())
-        assert_violation(backup.point_in_time, cluster(pitEnabled=False),
-                         contains="has point-in-time restore off")
-        assert_no_violations(backup.point_in_time, cluster(replicationSpecs=TENANT_SPEC,
-                                                           pitEnabled=None))
+        assert_violation(
+            backup.point_in_time,
+            cluster(pitEnabled=False),
+            contains="has point-in-time restore off",
+        )
+        assert_no_violations(backup.point_in_time, tenant(pitEnabled=None))
 
     def test_termination_protection(self):
         assert_no_violations(backup.termination_protection, cluster())
-        assert_violation(backup.termination_protection,
-                         cluster(terminationProtectionEnabled=False),
-                         contains="has termination protection off")
+        assert_violation(
+            backup.termination_protection,
+            cluster(terminationProtectionEnabled=False),
+            contains="has termination protection off",
+        )
 
     def test_min_tls(self):
         assert_no_violations(hardening.atlas_tls, cluster())
-        assert_no_violations(hardening.atlas_tls, cluster(
-            advancedConfiguration={"minimumEnabledTlsProtocol": "TLS1_3"}))
-        assert_violation(hardening.atlas_tls, cluster(
-            advancedConfiguration={"minimumEnabledTlsProtocol": "TLS1_1"}),
-            contains="accepts TLS below 1.2 (minimumEnabledTlsProtocol: TLS1_1)")
-        assert_violation(hardening.atlas_tls, cluster(advancedConfiguration=None),
-                         contains="(minimumEnabledTlsProtocol: unset)")
-        assert_no_violations(hardening.atlas_tls, cluster(replicationSpecs=TENANT_SPEC,
-                                                          advancedConfiguration=None))
+        assert_no_violations(
+            hardening.atlas_tls,
+            cluster(advancedConfiguration={"minimumEnabledTlsProtocol": "TLS1_3"}),
+        )
+        assert_violation(
+            hardening.atlas_tls,
+            cluster(advancedConfiguration={"minimumEnabledTlsProtocol": "TLS1_1"}),
+            contains="accepts TLS below 1.2 (minimumEnabledTlsProtocol: TLS1_1)",
+        )
+        assert_violation(
+            hardening.atlas_tls,
+            cluster(advancedConfiguration=None),
+            contains="(minimumEnabledTlsProtocol: unset)",
+        )
+        assert_no_violations(hardening.atlas_tls, tenant(advancedConfiguration=None))
 
 
 class TestProtect:
     @pytest.mark.parametrize("type_", [ATLAS_PROJECT, ATLAS_CLUSTER, ATLAS_BACKUP_SCHEDULE])
     def test_data_resources_need_protect(self, type_):
         assert_no_violations(backup.protect_data, Resource(type_, "r", {}, protect=True))
-        assert_violation(backup.protect_data, Resource(type_, "r", {}, protect=False),
-                         contains="lacks Pulumi protect")
+        assert_violation(
+            backup.protect_data,
+            Resource(type_, "r", {}, protect=False),
+            contains="lacks Pulumi protect",
+        )
 
     def test_other_resources_are_not_concerned(self):
         assert_no_violations(backup.protect_data, Resource(DROPLET, "api-0", {}))
 
     def test_types_come_from_config(self):
-        assert_violation(backup.protect_data, Resource(DATABASE_CLUSTER, "cache", {}),
-                         contains="lacks Pulumi protect",
-                         config={"resourceTypes": [DATABASE_CLUSTER]})
+        assert_violation(
+            backup.protect_data,
+            Resource(DATABASE_CLUSTER, "cache", {}),
+            contains="lacks Pulumi protect",
+            config={"resourceTypes": [DATABASE_CLUSTER]},
+        )
 
 
 class TestHardening:
     def test_monitoring(self):
-        assert_no_violations(hardening.monitoring, Resource(DROPLET, "api-0",
-                                                            {"monitoring": True}))
-        assert_violation(hardening.monitoring, Resource(DROPLET, "api-0", {}),
-                         contains="runs without the monitoring agent")
+        assert_no_violations(hardening.monitoring, Resource(DROPLET, "api-0", {"monitoring": True}))
+        assert_violation(
+            hardening.monitoring,
+            Resource(DROPLET, "api-0", {}),
+            contains="runs without the monitoring agent",
+        )
 
     def test_end_of_life_image_is_advisory(self):
-        assert_no_violations(hardening.supported_image, Resource(
-            DROPLET, "api-0", {"image": "ubuntu-24-04-x64"}))
-        violation = assert_violation(hardening.supported_image, Resource(
-            DROPLET, "api-0", {"image": "ubuntu-20-04-x64"}), contains="runs ubuntu-20-04-x64")
+        assert_no_violations(
+            hardening.supported_image, Resource(DROPLET, "api-0", {"image": "ubuntu-24-04-x64"})
+        )
+        violation = assert_violation(
+            hardening.supported_image,
+            Resource(DROPLET, "api-0", {"image": "ubuntu-20-04-x64"}),
+            contains="runs ubuntu-20-04-x64",
+        )
         assert violation.level == "advisory"
 
     def test_no_managed_redis(self):
-        assert_no_violations(hardening.no_redis, Resource(DATABASE_CLUSTER, "c",
-                                                          {"engine": "valkey"}))
-        assert_violation(hardening.no_redis, Resource(DATABASE_CLUSTER, "c",
-                                                      {"engine": "redis"}),
-                         contains="Fix: use engine: valkey")
+        assert_no_violations(
+            hardening.no_redis, Resource(DATABASE_CLUSTER, "c", {"engine": "valkey"})
+        )
+        assert_violation(
+            hardening.no_redis,
+            Resource(DATABASE_CLUSTER, "c", {"engine": "redis"}),
+            contains="Fix: use engine: valkey",
+        )
 
 
 class TestDatabaseUser:
     policy = hardening.database_user
-    scoped = [{"name": "matra-prod", "type": "CLUSTER"}]
+    scoped: ClassVar[list] = [{"name": "matra-prod", "type": "CLUSTER"}]
 
     def test_read_write_on_the_app_database_scoped_passes(self):
-        assert_no_violations(self.policy, Resource(ATLAS_DATABASE_USER, "app", {
-            "roles": [{"roleName": "readWrite", "databaseName": "matra"}],
-            "scopes": self.scoped}))
+        assert_no_violations(
+            self.policy,
+            Resource(
+                ATLAS_DATABASE_USER,
+                "app",
+                {
+                    "roles": [{"roleName": "readWrite", "databaseName": "matra"}],
+                    "scopes": self.scoped,
+                },
+            ),
+        )
 
-    @pytest.mark.parametrize("role, database", [
-        ("atlasAdmin", "admin"), ("readWriteAnyDatabase", "admin"), ("dbAdmin", "matra"),
-        ("readWrite", "admin"), ("read", "local")])
+    @pytest.mark.parametrize(
+        "role, database",
+        [
+            ("atlasAdmin", "admin"),
+            ("readWriteAnyDatabase", "admin"),
+            ("dbAdmin", "matra"),
+            ("readWrite", "admin"),
+            ("read", "local"),
+        ],
+    )
     def test_broad_roles_fail(self, role, database):
-        assert_violation(self.policy, Resource(ATLAS_DATABASE_USER, "app", {
-            "roles": [{"roleName": role, "databaseName": database}], "scopes": self.scoped}),
-            contains=f"holds the role {role} on {database}")
+        assert_violation(
+            self.policy,
+            Resource(
+                ATLAS_DATABASE_USER,
+                "app",
+                {"roles": [{"roleName": role, "databaseName": database}], "scopes": self.scoped},
+            ),
+            contains=f"holds the role {role} on {database}",
+        )
 
     def test_unscoped_user_fails(self):
-        assert_violation(self.policy, Resource(ATLAS_DATABASE_USER, "app", {
-            "roles": [{"roleName": "readWrite", "databaseName": "matra"}]}),
-            contains="is not scoped")
+        assert_violation(
+            self.policy,
+            Resource(
+                ATLAS_DATABASE_USER,
+                "app",
+                {"roles": [{"roleName": "readWrite", "databaseName": "matra"}]},
+            ),
+            contains="is not scoped",
+        )

@@ -2,8 +2,8 @@
 thing at a time makes the matching rule fire.
 
 Each stack's __main__.py runs under mocks with its real config; every registered resource
-becomes the policy server's view of it (type, props as sent on the wire, urn, name,
-protect, parent, dependencies) and goes through pulumi-policy's own servicer. One run is
+(its props as sent on the wire, urn, name, protect, parent, dependencies) goes through
+pulumi-policy's own servicer. One run is
 shaped like a real preview of a new stack: every computed value unknown."""
 
 from pathlib import Path
@@ -12,16 +12,13 @@ import pytest
 
 from harness import ROOT, STACKS, run_program
 from matra_policies import POLICIES
-from matra_policies.testing import UNKNOWN, PolicyHarness, Resource, load_config, secret
+from policy_harness import UNKNOWN, PolicyHarness, load_config, secret
 
 
 def stack_resources(stack, **program_args):
     program = run_program(stack, **program_args)
     assert program.error is None, program.error
-    return [Resource(r.type, r.name, r.wire, urn=r.urn, protect=r.protect,
-                     parent=r.parent or None, dependencies=r.dependencies,
-                     property_dependencies=r.property_dependencies)
-            for r in program.registrations]
+    return program.registrations
 
 
 def mandatory(stack, resources):
@@ -38,10 +35,14 @@ def test_shipped_stack_has_no_mandatory_violation(stack):
 
 # The rules that must run, not be skipped, when values are unknown in a preview.
 MUST_RUN_IN_PREVIEW = {
-    "digitalocean-firewall-no-public-ingress", "digitalocean-firewall-restricted-egress",
-    "digitalocean-droplet-ssh-keys", "digitalocean-resource-in-vpc",
-    "digitalocean-droplet-firewall-coverage", "digitalocean-database-firewall-coverage",
-    "mongodbatlas-cluster-backup-schedule", "pulumi-protect-database-resources",
+    "digitalocean-firewall-no-public-ingress",
+    "digitalocean-firewall-restricted-egress",
+    "digitalocean-droplet-ssh-keys",
+    "digitalocean-resource-in-vpc",
+    "digitalocean-droplet-firewall-coverage",
+    "digitalocean-database-firewall-coverage",
+    "mongodbatlas-cluster-backup-schedule",
+    "pulumi-protect-database-resources",
 }
 
 
@@ -58,8 +59,9 @@ def test_shipped_stack_passes_a_preview_shaped_like_the_engines(stack):
 
 
 def test_ssh_to_the_world_fires_in_a_preview_shaped_like_the_engines():
-    resources = stack_resources("prod", engine_preview=True,
-                                overrides={"adminSshSources": ["0.0.0.0/0"]})
+    resources = stack_resources(
+        "prod", engine_preview=True, overrides={"adminSshSources": ["0.0.0.0/0"]}
+    )
     assert names(fired("prod", resources)) == {"digitalocean-firewall-no-public-ingress"}
 
 
@@ -79,13 +81,15 @@ def names(violations):
 def test_ssh_open_to_the_world_in_prod_fires():
     found = fired("prod", stack_resources("prod", overrides={"adminSshSources": ["0.0.0.0/0"]}))
     assert names(found) == {"digitalocean-firewall-no-public-ingress"}
-    assert any("'api-firewall': inbound rule opens tcp port 22 to 0.0.0.0/0" in m
-               for _, m in found)
+    assert any("'api-firewall': inbound rule opens tcp port 22 to 0.0.0.0/0" in m for _, m in found)
 
 
 def test_dropping_the_backup_schedule_fires():
-    resources = [r for r in stack_resources("prod")
-                 if r.type != "mongodbatlas:index/cloudBackupSchedule:CloudBackupSchedule"]
+    resources = [
+        r
+        for r in stack_resources("prod")
+        if r.type != "mongodbatlas:index/cloudBackupSchedule:CloudBackupSchedule"
+    ]
     found = fired("prod", resources)
     assert names(found) == {"mongodbatlas-cluster-backup-schedule"}
     assert any("has no cloud backup schedule" in m for _, m in found)
@@ -94,8 +98,7 @@ def test_dropping_the_backup_schedule_fires():
 def test_seven_day_atlas_retention_fires():
     found = fired("prod", stack_resources("prod", overrides={"atlasBackupRetentionDays": 7}))
     assert names(found) == {"mongodbatlas-cluster-backup-schedule"}
-    assert any("keeps daily snapshots 7 days, less than the required 30" in m
-               for _, m in found)
+    assert any("keeps daily snapshots 7 days, less than the required 30" in m for _, m in found)
 
 
 def test_removing_the_firewall_fires():
@@ -106,10 +109,13 @@ def test_removing_the_firewall_fires():
 
 
 def test_unprotected_prod_data_fires():
-    found = fired("prod", stack_resources("prod", overrides={"protectData": False,
-                                                             "environment": "Staging"}))
-    assert names(found) == {"pulumi-protect-database-resources",
-                            "mongodbatlas-cluster-termination-protection"}
+    found = fired(
+        "prod", stack_resources("prod", overrides={"protectData": False, "environment": "Staging"})
+    )
+    assert names(found) == {
+        "pulumi-protect-database-resources",
+        "mongodbatlas-cluster-termination-protection",
+    }
 
 
 def test_no_point_in_time_in_prod_fires():
@@ -133,9 +139,13 @@ def test_dropping_the_database_firewall_fires():
 def test_web_ports_open_to_the_world_in_prod_fire_but_not_in_dev():
     resources = stack_resources("prod")
     fw = next(r for r in resources if r.name == "api-firewall")
-    fw.props = {**fw.props, "inboundRules": [
-        *fw.props["inboundRules"],
-        {"protocol": "tcp", "portRange": "443", "sourceAddresses": ["0.0.0.0/0"]}]}
+    fw.props = {
+        **fw.props,
+        "inboundRules": [
+            *fw.props["inboundRules"],
+            {"protocol": "tcp", "portRange": "443", "sourceAddresses": ["0.0.0.0/0"]},
+        ],
+    }
     assert names(fired("prod", resources)) == {"digitalocean-firewall-no-public-ingress"}
     assert mandatory("dev", stack_resources("dev")) == []
 
@@ -143,8 +153,12 @@ def test_web_ports_open_to_the_world_in_prod_fire_but_not_in_dev():
 def test_secret_props_reach_the_rules_unwrapped():
     resources = stack_resources("prod")
     fw = next(r for r in resources if r.name == "api-firewall")
-    fw.props = {**fw.props, "inboundRules": [
-        {"protocol": "tcp", "portRange": "22", "sourceAddresses": secret(["0.0.0.0/0"])}]}
+    fw.props = {
+        **fw.props,
+        "inboundRules": [
+            {"protocol": "tcp", "portRange": "22", "sourceAddresses": secret(["0.0.0.0/0"])}
+        ],
+    }
     assert names(fired("prod", resources)) == {"digitalocean-firewall-no-public-ingress"}
 
 
@@ -166,7 +180,11 @@ def test_policy_names_are_unique_kebab_case_with_descriptions():
 
 def test_pack_pins_match_the_project():
     def pins(path):
-        return {line.split("==")[0]: line.split("==")[1] for line in
-                Path(path).read_text().splitlines() if "==" in line and not line.startswith("#")}
+        return {
+            line.split("==")[0]: line.split("==")[1]
+            for line in Path(path).read_text().splitlines()
+            if "==" in line and not line.startswith("#")
+        }
+
     project, pack = pins(ROOT / "requirements.txt"), pins(ROOT / "policies/requirements.txt")
     assert {name: project[name] for name in pack} == pack

@@ -1,0 +1,156 @@
+"""Guarded droplets: a tag, the Cloud Firewall that selects it, and droplets that carry
+it, created only once the firewall exists, so no droplet of ours ever boots unguarded.
+The API fleet and the cache droplet are both built here, and every firewall rule the
+program writes is built here too."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_digitalocean as digitalocean
+
+from .baseline import API_EGRESS, EGRESS
+from .network import Placement
+from .settings import BackupPolicy
+
+ANYWHERE = ["0.0.0.0/0", "::/0"]
+
+
+# -- firewall rules -------------------------------------------------------------------
+
+
+def ssh_ingress(sources: Sequence[str]) -> digitalocean.FirewallInboundRuleArgs:
+    """Port 22 from the admin CIDRs only."""
+    return digitalocean.FirewallInboundRuleArgs(
+        protocol="tcp", port_range="22", source_addresses=list(sources)
+    )
+
+
+def web_ingress(
+    load_balancer_uids: pulumi.Input[Sequence[pulumi.Input[str]]] | None,
+) -> list[digitalocean.FirewallInboundRuleArgs]:
+    """80 and 443 from the load balancer when there is one, else from anywhere."""
+    if load_balancer_uids is None:
+        return [
+            digitalocean.FirewallInboundRuleArgs(
+                protocol="tcp", port_range=port, source_addresses=ANYWHERE
+            )
+            for port in ("80", "443")
+        ]
+    return [
+        digitalocean.FirewallInboundRuleArgs(
+            protocol="tcp", port_range=port, source_load_balancer_uids=load_balancer_uids
+        )
+        for port in ("80", "443")
+    ]
+
+
+def port_from_tag(port: int, tag: pulumi.Input[str]) -> digitalocean.FirewallInboundRuleArgs:
+    """One TCP port, from the droplets carrying ``tag`` only."""
+    return digitalocean.FirewallInboundRuleArgs(
+        protocol="tcp", port_range=str(port), source_tags=[tag]
+    )
+
+
+def icmp_from(network: pulumi.Input[str]) -> digitalocean.FirewallInboundRuleArgs:
+    return digitalocean.FirewallInboundRuleArgs(protocol="icmp", source_addresses=[network])
+
+
+def egress_rules(
+    vpc_ip_range: pulumi.Input[str], *, mongodb: bool
+) -> list[digitalocean.FirewallOutboundRuleArgs]:
+    """Egress to everywhere on the baseline's ports (and MongoDB's, for the API hosts),
+    ICMP, and anything inside the VPC. Inbound, only what each firewall's own rules
+    admit: the VPC is not open inwards."""
+    ports = [*EGRESS, *(API_EGRESS if mongodb else ())]
+    return [
+        *(
+            digitalocean.FirewallOutboundRuleArgs(
+                protocol=p.protocol, port_range=p.port, destination_addresses=ANYWHERE
+            )
+            for p in ports
+        ),
+        digitalocean.FirewallOutboundRuleArgs(protocol="icmp", destination_addresses=ANYWHERE),
+        *(
+            digitalocean.FirewallOutboundRuleArgs(
+                protocol=protocol, port_range="1-65535", destination_addresses=[vpc_ip_range]
+            )
+            for protocol in ("tcp", "udp")
+        ),
+    ]
+
+
+# -- the builder ----------------------------------------------------------------------
+
+
+@dataclass
+class DropletSpec:
+    """What every droplet of one guarded group shares."""
+
+    placement: Placement
+    size: pulumi.Input[str]
+    image: pulumi.Input[str]
+    ssh_key_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    tags: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
+    """Tags besides the guarding tag."""
+    backup_policy: BackupPolicy | None = None
+    """None turns droplet backups off."""
+
+
+class GuardedDroplets:
+    """The firewall for ``tag``; then ``droplet()`` for each droplet that carries it."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        tag: pulumi.Input[str],
+        firewall_name: pulumi.Input[str],
+        inbound: Sequence[digitalocean.FirewallInboundRuleArgs],
+        outbound: Sequence[digitalocean.FirewallOutboundRuleArgs],
+        spec: DropletSpec,
+        parent: pulumi.Resource,
+    ) -> None:
+        self.tag = tag
+        self.spec = spec
+        self.parent = parent
+        self.firewall = digitalocean.Firewall(
+            f"{name}-firewall",
+            name=firewall_name,
+            tags=[tag],
+            inbound_rules=list(inbound),
+            outbound_rules=list(outbound),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+
+    def droplet(
+        self, name: str, *, droplet_name: pulumi.Input[str], user_data: pulumi.Input[str]
+    ) -> digitalocean.Droplet:
+        spec = self.spec
+        policy = spec.backup_policy
+        return digitalocean.Droplet(
+            name,
+            name=droplet_name,
+            region=spec.placement.region,
+            size=spec.size,
+            image=spec.image,
+            vpc_uuid=spec.placement.vpc_uuid,
+            ssh_keys=spec.ssh_key_ids,
+            tags=[self.tag, *spec.tags],
+            monitoring=True,
+            droplet_agent=True,
+            ipv6=False,
+            backups=policy is not None,
+            backup_policy=None
+            if policy is None
+            else digitalocean.DropletBackupPolicyArgs(
+                plan=policy.plan, weekday=policy.weekday, hour=policy.hour
+            ),
+            # User data holds only what is stable for the droplet's life; changing it
+            # replaces the droplet, and the preview says so. Secrets arrive over SSH.
+            user_data=user_data,
+            # The firewall selecting the tag exists first: no droplet boots unguarded.
+            opts=pulumi.ResourceOptions(parent=self.parent, depends_on=[self.firewall]),
+        )

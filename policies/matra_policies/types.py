@@ -1,0 +1,30 @@
+"""The type tokens of every resource the program registers, as the engine names them
+(the pack's rules and the project's tests both use these)."""
+
+# DigitalOcean
+DROPLET = "digitalocean:index/droplet:Droplet"
+FIREWALL = "digitalocean:index/firewall:Firewall"
+LOAD_BALANCER = "digitalocean:index/loadBalancer:LoadBalancer"
+DATABASE_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster"
+DATABASE_FIREWALL = "digitalocean:index/databaseFirewall:DatabaseFirewall"
+VPC = "digitalocean:index/vpc:Vpc"
+TAG = "digitalocean:index/tag:Tag"
+SSH_KEY = "digitalocean:index/sshKey:SshKey"
+RESERVED_IP = "digitalocean:index/reservedIp:ReservedIp"
+DNS_RECORD = "digitalocean:index/dnsRecord:DnsRecord"
+DO_PROJECT = "digitalocean:index/project:Project"
+REGISTRY_CREDENTIALS = (
+    "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"
+)
+
+# MongoDB Atlas
+ATLAS_PROJECT = "mongodbatlas:index/project:Project"
+ATLAS_CLUSTER = "mongodbatlas:index/advancedCluster:AdvancedCluster"
+ATLAS_BACKUP_SCHEDULE = "mongodbatlas:index/cloudBackupSchedule:CloudBackupSchedule"
+ATLAS_ACCESS_LIST = "mongodbatlas:index/projectIpAccessList:ProjectIpAccessList"
+ATLAS_DATABASE_USER = "mongodbatlas:index/databaseUser:DatabaseUser"
+
+# Generated secrets and remote commands
+PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+REMOTE_COMMAND = "command:remote:Command"
