@@ -1,5 +1,5 @@
-# matra-infra: the two commands a fresh machine needs are `make preview STACK=dev`
-# and `make test`. Both set up the virtualenv first.
+# matra-infra. A fresh machine needs two commands, `make preview STACK=dev` and
+# `make test`; each sets up what it needs. `make help` lists the rest.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
@@ -7,42 +7,52 @@ SHELL := /bin/bash
 STACK ?= dev
 PYTHON ?= python3
 VENV := venv
-STATE_DIR := $(CURDIR)/.pulumi-state
-# Pebble (Let's Encrypt's test ACME server), built from the Go module proxy into a cache
-# outside the checkout; the real-SSH test obtains a certificate from it.
-PEBBLE_VERSION := v2.10.3
-TEST_TOOLS := $(HOME)/.cache/matra-infra/pebble-$(PEBBLE_VERSION)
+CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/matra-infra
+UV_VERSION := 0.13.9
+UV := $(CACHE)/uv-$(UV_VERSION)/bin/uv
+COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--no-header --annotation-style line
 
-# Local previews: state in a file backend inside the checkout (never a cloud backend),
-# no update check. The passphrase only protects this local preview state; real stacks
-# use the team's backend and secrets provider.
-export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
-export PULUMI_CONFIG_PASSPHRASE ?= matra-local-preview
-export PULUMI_SKIP_UPDATE_CHECK := true
-
-.PHONY: help venv test test-tools preview
+.PHONY: help venv lock test test-fast test-deps test-tools lint preview
 help:
-	@echo "make preview STACK=dev|staging|prod   set up and run pulumi preview on a local file backend"
-	@echo "make test                             set up and run the tests"
+	@echo "make preview STACK=dev|staging|prod  pulumi preview of a stack, with the policy pack, on a local file backend"
+	@echo "make test                            everything: Debian packages, Go-built tools, virtualenv, all tests"
+	@echo "make test-fast                       the tests that need no real host (mocks, policies, renders)"
+	@echo "make lint                            ruff (lint and format check) and mypy"
+	@echo "make lock                            re-resolve requirements.txt (and the pack's) from requirements.in"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
+	@echo "make: installing the locked Python dependencies (requirements.txt) into $(VENV)/"
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		--no-deps -r requirements.txt
 	touch $@
 
-test-tools: $(TEST_TOOLS)/.complete
-$(TEST_TOOLS)/.complete:
-	GOBIN=$(TEST_TOOLS)/bin go install \
-		github.com/letsencrypt/pebble/v2/cmd/pebble@$(PEBBLE_VERSION) \
-		github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@$(PEBBLE_VERSION)
-	rm -rf $(TEST_TOOLS)/certs
-	cp -R "$$(go env GOMODCACHE)/github.com/letsencrypt/pebble/v2@$(PEBBLE_VERSION)/test/certs" $(TEST_TOOLS)/certs
-	chmod -R u+w $(TEST_TOOLS)/certs
-	touch $@
+# The whole tree, hashed, from the direct pins; the pack's lock under the program's.
+lock: $(UV)
+	$(COMPILE) -o requirements.txt requirements.in
+	cd policies && $(COMPILE) -c ../requirements.txt -o requirements.txt requirements.in
+$(UV):
+	$(PYTHON) -m venv $(CACHE)/uv-$(UV_VERSION)
+	$(CACHE)/uv-$(UV_VERSION)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-test: venv test-tools
-	MATRA_TEST_TOOLS=$(TEST_TOOLS) $(VENV)/bin/python -m pytest
+test-deps:
+	@scripts/test-deps.sh
+test-tools:
+	@scripts/test-tools.sh
 
-preview: venv
+test: test-deps test-tools venv
+	$(VENV)/bin/python -m pytest -m "not host"
+	$(VENV)/bin/python -m pytest -m host -n 0
+
+test-fast: test-deps venv
+	$(VENV)/bin/python -m pytest -m fast
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/python -m mypy
+
+preview:
 	@scripts/preview.sh $(STACK)

@@ -27,8 +27,12 @@ class HostSetup:
     server_name: str
 
 
+# libyaml's parser where PyYAML was built with it (the pinned wheels are), else Python's.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _checked(name: str, document: str) -> str:
-    parsed = yaml.safe_load(document)
+    parsed = yaml.load(document, Loader=_LOADER)
     if not document.startswith("#cloud-config\n") or not isinstance(parsed, dict):
         raise ValueError(f"{name} did not render to a #cloud-config mapping")
     return document

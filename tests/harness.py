@@ -14,11 +14,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
+import logging
 import runpy
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,8 +46,14 @@ def _config_string(value: Any) -> str:
     return str(value)
 
 
+@functools.cache
+def _yaml_file(name: str) -> Any:
+    """A project file, parsed once per test session."""
+    return yaml.load((ROOT / name).read_text(), Loader=yaml.CSafeLoader)
+
+
 def project_defaults() -> dict[str, str]:
-    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    declared = _yaml_file("Pulumi.yaml")["config"]
     return {
         f"{PROJECT}:{key}": _config_string(spec["default"])
         for key, spec in declared.items()
@@ -56,7 +64,7 @@ def project_defaults() -> dict[str, str]:
 def stack_config(stack: str) -> dict[str, str]:
     """Pulumi.yaml defaults overlaid with Pulumi.<stack>.yaml, as flat strings."""
     values = project_defaults()
-    stack_file = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    stack_file = _yaml_file(f"Pulumi.{stack}.yaml") or {}
     for key, value in (stack_file.get("config") or {}).items():
         if isinstance(value, dict) and "secure" in value:
             raise AssertionError(f"{key}: shipped stacks must not need a secret to preview")
@@ -84,6 +92,10 @@ LOGIN = SshLogin(
     admin_ssh_sources=["198.51.100.0/24"],
 )
 """How a component test's program logs in to the droplets it builds."""
+
+OPERATOR_VALUES = {"adminSshSources": ["81.2.69.0/28"], "atlasOrgId": "5f1e2d3c4b5a69788796a5b4"}
+"""What an operator sets in place of the shipped stack files' placeholders before an
+update (which refuses the placeholders)."""
 
 
 class MatraMocks(pulumi.runtime.Mocks):
@@ -233,6 +245,8 @@ class ProgramRun:
     registrations: list[Resource]
     outputs: dict[str, Resolved] = field(default_factory=dict)
     error: BaseException | None = None
+    warnings: list[str] = field(default_factory=list)
+    """What the program logged as warnings (pulumi.log.warn), in order."""
 
     def of_type(self, type_token: str) -> list[Resource]:
         return [r for r in self.registrations if r.type == type_token]
@@ -257,16 +271,31 @@ class ProgramRun:
         return found[0]
 
 
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.WARNING:
+            self.messages.append(record.getMessage())
+
+
 def _fresh_runtime(
     stack: str, config: dict[str, str], secret_keys: list[str], preview: bool, engine_preview: bool
-) -> RecordingMonitor:
+) -> tuple[RecordingMonitor, _Warnings]:
     asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.reset_options(project=PROJECT, stack=stack, preview=preview)
     pulumi.runtime.set_all_config(config, secret_keys)
     mocks = MatraMocks(engine_preview=engine_preview)
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
-    return monitor
+    warnings = _Warnings()
+    logger = logging.Logger(f"pulumi-{stack}", level=logging.WARNING)
+    logger.addHandler(warnings)
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=logger
+    )
+    return monitor, warnings
 
 
 async def _resolve(value: Any) -> Resolved:
@@ -286,10 +315,10 @@ def run(
     engine_preview: bool = False,
 ) -> ProgramRun:
     """Run ``body`` (a program, or code that builds components) under mocks."""
-    monitor = _fresh_runtime(
+    monitor, warnings = _fresh_runtime(
         stack, config or {}, secret_keys or [], preview or engine_preview, engine_preview
     )
-    result = ProgramRun(registrations=monitor.registrations)
+    result = ProgramRun(registrations=monitor.registrations, warnings=warnings.messages)
     try:
         run_body(body)
     except Exception as error:
@@ -310,6 +339,9 @@ def build(factory: Callable[[], T], *, stack: str = "test") -> tuple[ProgramRun,
     return result, holder[0]
 
 
+_RUNS: dict[str, ProgramRun] = {}
+
+
 def run_program(
     stack: str = "dev",
     *,
@@ -318,12 +350,37 @@ def run_program(
     secret_keys: tuple[str, ...] = (),
     preview: bool = True,
     engine_preview: bool = False,
+    fresh: bool = False,
 ) -> ProgramRun:
     """Run __main__.py with the stack's real config, changed by ``overrides``
     (short keys, values as in a stack file) and ``unset`` (short keys); as a preview
     (what every pull request runs) unless ``preview=False`` (an update).
     ``engine_preview`` leaves every computed output unknown, as a real preview of a new
-    stack does."""
+    stack does.
+
+    Under mocks the program is deterministic, so a run with the same arguments is done
+    once per test session; each caller gets its own copy of the registrations.
+    ``fresh`` runs it again (for a test that patches the program's code)."""
+    key = json.dumps([stack, overrides, unset, secret_keys, preview, engine_preview])
+    if fresh or key not in _RUNS:
+        _RUNS[key] = _run_program(stack, overrides, unset, secret_keys, preview, engine_preview)
+    done = _RUNS[key]
+    return ProgramRun(
+        registrations=[replace(r) for r in done.registrations],
+        outputs=dict(done.outputs),
+        error=done.error,
+        warnings=list(done.warnings),
+    )
+
+
+def _run_program(
+    stack: str,
+    overrides: dict[str, Any] | None,
+    unset: tuple[str, ...],
+    secret_keys: tuple[str, ...],
+    preview: bool,
+    engine_preview: bool,
+) -> ProgramRun:
     config = stack_config(stack)
     for key, value in (overrides or {}).items():
         config[f"{PROJECT}:{key}"] = _config_string(value)

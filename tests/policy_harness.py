@@ -25,8 +25,8 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2
 from pulumi_policy import EnforcementLevel, Policy
 
-from harness import ROOT, Resource
-from matra_policies import PACK_NAME
+from harness import ROOT, Resource, run_program
+from matra_policies import PACK_NAME, POLICIES
 from pulumi_private import UNKNOWN, analyzer_servicer, proto, secret_wire
 
 __all__ = [
@@ -97,6 +97,19 @@ ConfigFile = Mapping[str, str | Mapping[str, Any]]
 def load_config(stack: str) -> dict[str, Any]:
     """A shipped stack's policy config (policies/config/<stack>.json)."""
     return json.loads((CONFIG_DIR / f"{stack}.json").read_text())
+
+
+def stack_resources(stack: str, **program_args: Any) -> list[Resource]:
+    """Every resource a shipped stack registers under mocks (see harness.run_program)."""
+    program = run_program(stack, **program_args)
+    assert program.error is None, program.error
+    return program.registrations
+
+
+def mandatory(stack: str, resources: Sequence[Resource]) -> list[Violation]:
+    """The mandatory violations the whole pack reports, with the stack's policy config."""
+    found = PolicyHarness(POLICIES, load_config(stack)).run(resources)
+    return [v for v in found if v.mandatory]
 
 
 def effective_config(policies: Sequence[Policy], stack: str, policy: str) -> dict[str, Any]:

@@ -585,7 +585,7 @@ def test_every_key_declared_in_pulumi_yaml_is_read_and_no_other():
 
     settings.ConfigReader._reject_unknown_keys = spy
     try:
-        run = run_program("prod")
+        run = run_program("prod", fresh=True)
     finally:
         settings.ConfigReader._reject_unknown_keys = real_reject
     assert run.error is None, run.error

@@ -5,7 +5,15 @@ import pytest
 
 from components.hosts import CertbotSetupArgs, env_file
 from components.ssh import Host, SshAccount
-from harness import GENERATED_KEYS, fake_id, is_secret_input, mock_private_key, plain, run_program
+from harness import (
+    GENERATED_KEYS,
+    OPERATOR_VALUES,
+    fake_id,
+    is_secret_input,
+    mock_private_key,
+    plain,
+    run_program,
+)
 from matra_policies.types import DNS_RECORD, DROPLET, REGISTRY_CREDENTIALS
 from matra_policies.types import REMOTE_COMMAND as COMMAND
 
@@ -22,7 +30,7 @@ def commands(program, parent):
 def prod_with_token(**overrides):
     return run_program(
         "prod",
-        overrides={"certbotDnsToken": TOKEN, **overrides},
+        overrides={**OPERATOR_VALUES, "certbotDnsToken": TOKEN, **overrides},
         secret_keys=("certbotDnsToken", "appSecretEnv"),
         preview=False,
     )
@@ -125,7 +133,7 @@ def test_changing_app_settings_changes_only_the_env_commands():
 
 
 def test_up_without_the_dns_token_refuses_before_registering_anything():
-    program = run_program("prod", preview=False)
+    program = run_program("prod", overrides=OPERATOR_VALUES, preview=False)
     assert str(program.error).startswith(
         "matra-infra:certbotDnsToken: (missing) is not "
         "allowed; expected a secret DigitalOcean token"

@@ -13,6 +13,8 @@ from components.hosts import certbot_script, delivery_script, env_file
 from components.rendering import render
 from testhost import NamespaceHost, PebbleAcme, wait_for_port
 
+pytestmark = pytest.mark.host
+
 ENV = env_file(
     mongodb_uri="mongodb+srv://matra-api:Pw1@matra-prod.ab1cd.mongodb.net/matra"
     "?retryWrites=true&w=majority",
@@ -180,11 +182,7 @@ def test_certbot_http01_needs_no_token(host):
 
 @pytest.fixture(scope="module")
 def acme_host():
-    tools = PebbleAcme.tools_dir()
-    assert tools is not None and (tools / "bin" / "pebble").exists(), (
-        "Pebble is not built: `make test` builds it (make test-tools) and sets MATRA_TEST_TOOLS"
-    )
-    acme = PebbleAcme(tools)
+    acme = PebbleAcme()
     test_host = NamespaceHost(extra_ca=acme.ca).start()
     try:
         acme.start(test_host)

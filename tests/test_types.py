@@ -4,7 +4,11 @@ or a misspelt argument to any resource fails here, with no provider plugin neede
 import subprocess
 import sys
 
+import pytest
+
 from harness import ROOT
+
+pytestmark = pytest.mark.typecheck
 
 
 def mypy(*args):

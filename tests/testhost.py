@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import tools
+
 NEEDED = (
     "ip",
     "unshare",
@@ -298,15 +300,11 @@ class PebbleAcme:
     """Pebble and pebble-challtestsrv on the test host's loopback. Every name resolves
     to 127.0.0.1 (the host itself), so HTTP-01 validation reaches the host's nginx."""
 
-    def __init__(self, tools: Path) -> None:
-        self.bin = tools / "bin"
-        self.certs = tools / "certs"
+    def __init__(self) -> None:
+        pebble = tools.require("pebble", "pebble")
+        self.bin = pebble.parent
+        self.certs = pebble.parent.parent / "certs"
         self.directory_url = "https://localhost:14000/dir"
-
-    @staticmethod
-    def tools_dir() -> Path | None:
-        value = os.environ.get("MATRA_TEST_TOOLS")
-        return Path(value) if value else None
 
     @property
     def ca(self) -> Path:

@@ -39,7 +39,7 @@ class AccessSettings:
 
 
 def read_access(r: ConfigReader) -> AccessSettings:
-    return AccessSettings(
+    access = AccessSettings(
         admin_ssh_sources=r.string_list(
             "adminSshSources",
             "an IPv4 or IPv6 network in CIDR notation (e.g. 198.51.100.0/24)",
@@ -65,6 +65,13 @@ def read_access(r: ConfigReader) -> AccessSettings:
             is_ssh_public_key,
         ),
     )
+    r.networks(
+        "adminSshSources",
+        access.admin_ssh_sources,
+        "set the networks your operators and CI runners reach port 22 from "
+        "(pulumi config set --path 'matra-infra:adminSshSources[0]' <cidr>)",
+    )
+    return access
 
 
 def _automation_key(r: ConfigReader) -> AutomationKey | None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from .. import catalog
 from .reader import ConfigReader
 
+PLACEHOLDER_ATLAS_ORG_ID = "0123456789abcdef01234567"
+"""The organisation id the shipped stack files carry until an operator sets theirs."""
 ATLAS_NODE_COUNTS = (3, 5, 7)
 REDIS_MODES = ("managed", "droplet")
 _ATLAS_ORG_ID = re.compile(r"^[0-9a-f]{24}$")
@@ -104,6 +106,14 @@ def _atlas(r: ConfigReader) -> AtlasSettings:
         f"false unless {r.key('atlasBackups')} is true (point-in-time restore needs cloud backup)",
         given=("atlasBackups",),
     )
+    if atlas.org_id == PLACEHOLDER_ATLAS_ORG_ID:
+        r.placeholder(
+            "atlasOrgId",
+            atlas.org_id,
+            "the placeholder the shipped stack files carry",
+            "set your Atlas organisation's id (Atlas UI: Organization Settings) with "
+            f"pulumi config set {r.key('atlasOrgId')} <id>",
+        )
     return atlas
 
 

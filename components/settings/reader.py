@@ -17,6 +17,8 @@ from typing import TypeVar
 
 import pulumi
 
+from .checks import documentation_network
+
 T = TypeVar("T")
 
 
@@ -170,6 +172,14 @@ class ConfigReader:
             return lowered == "true"
 
         return self.parse(name, "true or false", convert, False)
+
+    def networks(self, name: str, values: tuple[str, ...], fix: str) -> None:
+        """Values that lie in a documentation network (RFC 5737, RFC 3849) are examples
+        copied from the docs, never a real network: placeholders (see ``placeholder``)."""
+        for value in values:
+            rfc = documentation_network(value)
+            if rfc is not None:
+                self.placeholder(name, value, f"a documentation network ({rfc})", fix)
 
     def string_list(
         self, name: str, item_expected: str, valid: Callable[[str], bool], min_items: int = 0

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Build the Go tools the tests use (tests/tools.env names them and their versions) into
+# ${XDG_CACHE_HOME:-$HOME/.cache}/matra-infra/<name>-<version>/, outside the checkout. A
+# tool already built there is kept. Needs Go and the Go module proxy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR/..
+# shellcheck source=tests/tools.env
+. tests/tools.env
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/matra-infra
+
+if ! command -v go >/dev/null 2>&1; then
+    echo "make test-tools: no go on PATH; the tests need tools built from the Go module proxy (https://go.dev/dl/)" >&2
+    exit 1
+fi
+
+# built NAME VERSION: whether <cache>/NAME-VERSION is complete.
+built() { [[ -e $cache/$1-$2/.complete ]]; }
+
+# Pebble (Let's Encrypt's test ACME server) and its DNS stand-in; the real-host test
+# obtains a certificate from it. Its test certificates come from the module source.
+if ! built pebble "$PEBBLE_VERSION"; then
+    dir=$cache/pebble-$PEBBLE_VERSION
+    echo "make test-tools: building Pebble $PEBBLE_VERSION into $dir"
+    GOBIN=$dir/bin GOFLAGS=-mod=mod go install \
+        "github.com/letsencrypt/pebble/v2/cmd/pebble@$PEBBLE_VERSION" \
+        "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@$PEBBLE_VERSION"
+    rm -rf "$dir/certs"
+    cp -R "$(go env GOMODCACHE)/github.com/letsencrypt/pebble/v2@$PEBBLE_VERSION/test/certs" "$dir/certs"
+    chmod -R u+w "$dir/certs"
+    touch "$dir/.complete"
+fi
