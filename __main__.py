@@ -13,6 +13,8 @@ from components import (
     AtlasClusterArgs,
     Cache,
     CacheArgs,
+    CertbotRemoval,
+    CertbotRemovalArgs,
     CertbotSetup,
     CertbotSetupArgs,
     DropletFleet,
@@ -65,6 +67,7 @@ if fleet_settings.load_balancer:
             name=f"{prefix}-api",
             placement=network.placement,
             droplet_tag=network.fleet_tag,
+            hostname=fleet_settings.api_hostname,
             health_path=fleet_settings.health_path,
             size_unit=fleet_settings.load_balancer_size_unit,
         ),
@@ -144,20 +147,27 @@ cache = Cache(
 
 # The last mile, over SSH with the automation key: TLS, registry credentials, .env.
 tls = settings.tls
-CertbotSetup(
-    "tls",
-    CertbotSetupArgs(
-        hosts=fleet.hosts,
-        account=account,
-        hostname=fleet_settings.api_hostname,
-        email=tls.email,
-        acme_directory_url=tls.acme_directory_url,
-        challenge=tls.challenge,
-        app_port=fleet_settings.app_port,
-        dns_token=tls.dns_token,
-    ),
-    opts=pulumi.ResourceOptions(depends_on=[dns_record] if dns_record else []),
-)
+if load_balancer is not None:
+    # The balancer holds the certificate. Only once it terminates TLS itself may the
+    # droplets drop what an earlier per-droplet certbot setup left.
+    CertbotRemoval(
+        "tls",
+        CertbotRemovalArgs(hosts=fleet.hosts, account=account),
+        opts=pulumi.ResourceOptions(depends_on=[load_balancer]),
+    )
+else:
+    CertbotSetup(
+        "tls",
+        CertbotSetupArgs(
+            host=fleet.hosts[0],
+            account=account,
+            hostname=fleet_settings.api_hostname,
+            email=tls.email,
+            acme_directory_url=tls.acme_directory_url,
+            app_port=fleet_settings.app_port,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[dns_record] if dns_record else []),
+    )
 
 HostDelivery(
     "delivery",

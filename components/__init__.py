@@ -7,6 +7,8 @@ from .fleet import DropletFleet, DropletFleetArgs, HostSetup
 from .hosts import (
     AdminKeys,
     AdminKeysArgs,
+    CertbotRemoval,
+    CertbotRemovalArgs,
     CertbotSetup,
     CertbotSetupArgs,
     HostDelivery,
@@ -26,6 +28,8 @@ __all__ = [
     "AtlasClusterArgs",
     "Cache",
     "CacheArgs",
+    "CertbotRemoval",
+    "CertbotRemovalArgs",
     "CertbotSetup",
     "CertbotSetupArgs",
     "DropletFleet",

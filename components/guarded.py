@@ -31,7 +31,8 @@ def ssh_ingress(sources: Sequence[str]) -> digitalocean.FirewallInboundRuleArgs:
 def web_ingress(
     load_balancer_uids: pulumi.Input[Sequence[pulumi.Input[str]]] | None,
 ) -> list[digitalocean.FirewallInboundRuleArgs]:
-    """80 and 443 from the load balancer when there is one, else from anywhere."""
+    """Behind a load balancer: port 80 from the balancer alone (TLS ends there). Without
+    one: 80 (ACME HTTP-01, redirects) and 443 from anywhere."""
     if load_balancer_uids is None:
         return [
             digitalocean.FirewallInboundRuleArgs(
@@ -41,9 +42,8 @@ def web_ingress(
         ]
     return [
         digitalocean.FirewallInboundRuleArgs(
-            protocol="tcp", port_range=port, source_load_balancer_uids=load_balancer_uids
+            protocol="tcp", port_range="80", source_load_balancer_uids=load_balancer_uids
         )
-        for port in ("80", "443")
     ]
 
 

@@ -1,6 +1,7 @@
-"""The last mile to the hosts over SSH: TLS certificates (CertbotSetup), host delivery
-(registry credentials and the app's .env) and the ops user's keys (AdminKeys). Secrets
-travel on stdin only."""
+"""The last mile to the hosts over SSH: the lone droplet's certificate (CertbotSetup) or,
+behind the load balancer, no certbot at all (CertbotRemoval), host delivery (registry
+credentials and the app's .env) and the ops user's keys (AdminKeys). Secrets travel on
+stdin only."""
 
 from __future__ import annotations
 
@@ -16,35 +17,20 @@ from .settings import DeliverySettings
 from .ssh import Host, SshAccount
 
 CERTBOT_SCRIPT = "certbot-setup.sh.j2"
+REMOVAL_SCRIPT = "certbot-remove.sh.j2"
 DELIVERY_SCRIPT = "deliver-file.sh.j2"
 APP_DIR = "/opt/matra"
 
 
 @dataclass
 class CertbotSetupArgs:
-    hosts: Sequence[Host]
+    host: Host
+    """The lone droplet (a stack without a load balancer)."""
     account: SshAccount
     hostname: str
     email: str
     acme_directory_url: str
-    challenge: str
-    """http-01 for a lone droplet; dns-01 (DigitalOcean DNS) behind a load balancer."""
     app_port: int
-    dns_token: pulumi.Input[str] | None = None
-    """DigitalOcean token for dns-01 (a secret), sent on stdin."""
-
-    def __post_init__(self) -> None:
-        if self.challenge not in ("http-01", "dns-01"):
-            raise ValueError(
-                f"CertbotSetupArgs.challenge must be http-01 or dns-01, got {self.challenge!r}"
-            )
-        if self.challenge == "http-01" and len(self.hosts) != 1:
-            raise ValueError(
-                "CertbotSetupArgs: http-01 works for exactly one droplet; a "
-                "fleet behind a load balancer needs dns-01"
-            )
-        if self.challenge == "dns-01" and self.dns_token is None:
-            raise ValueError("CertbotSetupArgs: dns-01 needs dns_token")
 
 
 def certbot_script(
@@ -52,17 +38,15 @@ def certbot_script(
     hostname: str,
     email: str,
     acme_directory_url: str,
-    challenge: str,
     app_port: int,
     issue_certificate: bool = True,
 ) -> str:
-    """The rendered certbot script (no secret in it: the token comes on stdin)."""
+    """The rendered certbot script (HTTP-01; it holds no secret)."""
     return render(
         CERTBOT_SCRIPT,
         hostname=hostname,
         email=email,
         acme_server=acme_directory_url,
-        challenge=challenge,
         app_port=app_port,
         issue_certificate="true" if issue_certificate else "false",
     )
@@ -74,8 +58,10 @@ def delivery_script(*, dest: str, mode: str, owner: str, dir_mode: str) -> str:
 
 
 class CertbotSetup(pulumi.ComponentResource):
-    commands: list[command.remote.Command]
-    """One command per host, in the hosts' order."""
+    """The lone droplet's certificate, from certbot over HTTP-01 (a stack without a load
+    balancer; behind one, the balancer holds a DigitalOcean-managed certificate)."""
+
+    command: command.remote.Command
 
     def __init__(
         self, name: str, args: CertbotSetupArgs, opts: pulumi.ResourceOptions | None = None
@@ -85,19 +71,41 @@ class CertbotSetup(pulumi.ComponentResource):
             hostname=args.hostname,
             email=args.email,
             acme_directory_url=args.acme_directory_url,
-            challenge=args.challenge,
             app_port=args.app_port,
         )
-        stdin: pulumi.Output[str] | None = None
-        if args.challenge == "dns-01":
-            assert args.dns_token is not None  # CertbotSetupArgs checks it
-            stdin = pulumi.Output.secret(args.dns_token)
-        # Runs again for a new droplet, hostname, challenge or ACME directory.
-        triggers = [args.hostname, args.challenge, args.acme_directory_url]
+        host = args.host
+        # Runs again for a new droplet, hostname or ACME directory.
+        self.command = args.account.run(
+            f"{name}-{host.name}",
+            host,
+            script,
+            triggers=[args.hostname, args.acme_directory_url],
+            parent=self,
+        )
+        self.register_outputs({})
+
+
+@dataclass
+class CertbotRemovalArgs:
+    hosts: Sequence[Host]
+    """The droplets behind the load balancer."""
+    account: SshAccount
+
+
+class CertbotRemoval(pulumi.ComponentResource):
+    """Behind the load balancer, no droplet keeps a DigitalOcean token, a certificate or
+    certbot: this takes away what an earlier per-droplet certbot setup left (a no-op on
+    droplets that never had it), once per droplet."""
+
+    commands: list[command.remote.Command]
+
+    def __init__(
+        self, name: str, args: CertbotRemovalArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("matra:index:CertbotRemoval", name, None, opts)
+        script = render(REMOVAL_SCRIPT)
         self.commands = [
-            args.account.run(
-                f"{name}-{host.name}", host, script, stdin=stdin, triggers=triggers, parent=self
-            )
+            args.account.run(f"{name}-{host.name}", host, script, parent=self)
             for host in args.hosts
         ]
         self.register_outputs({})
@@ -221,6 +229,8 @@ def env_file(
 
 
 __all__ = [
+    "CertbotRemoval",
+    "CertbotRemovalArgs",
     "AdminKeys",
     "AdminKeysArgs",
     "CertbotSetup",

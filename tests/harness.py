@@ -191,6 +191,7 @@ class Resource:
     """The inputs as Python values (secrets still wrapped: see ``plain``)."""
     custom: bool = True
     ignore_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
     state: dict[str, Any] = field(default_factory=dict)
     """What the mock provider returned (inputs plus computed outputs)."""
 
@@ -227,6 +228,7 @@ class RecordingMonitor(MockMonitor):
                     inputs=deserialize(request.object),
                     custom=bool(request.custom),
                     ignore_changes=list(request.ignoreChanges),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
                     state=registered.state if registered is not None else {},
                 )
             )

@@ -384,26 +384,26 @@ MISTAKES = [
     ),
     (
         "staging",
-        {"tlsChallenge": "http-01"},
+        {"tlsChallenge": "dns-01"},
         (),
-        "matra-infra:tlsChallenge: 'http-01' is not allowed; expected dns-01 when "
-        "matra-infra:loadBalancer is true",
-        ["random droplet"],
+        "matra-infra:tlsChallenge: no longer used; TLS ends at the load balancer with a "
+        "DigitalOcean-managed Let's Encrypt certificate",
+        ["(remove it with: pulumi config rm matra-infra:tlsChallenge)"],
     ),
     (
-        "dev",
-        {"tlsChallenge": "dns-01", "dnsZone": ""},
+        "prod",
+        {"certbotDnsToken": "dop_v1_0123"},
         (),
-        "matra-infra:tlsChallenge: 'dns-01' is not allowed; expected http-01 unless "
-        "matra-infra:dnsZone names",
-        [],
+        "matra-infra:certbotDnsToken: no longer used; TLS ends at the load balancer",
+        ["no host holds a DNS token any more", "revoke the token", "pulumi config rm"],
     ),
     (
-        "dev",
-        {"tlsChallenge": "tls-alpn-01"},
+        "staging",
+        {"dnsZone": ""},
         (),
-        "matra-infra:tlsChallenge: 'tls-alpn-01' is not allowed; expected one of: http-01, dns-01",
-        [],
+        "matra-infra:dnsZone: (missing) is not allowed; expected the DigitalOcean DNS zone that "
+        "holds matra-infra:apiHostname when matra-infra:loadBalancer is true",
+        ["only for a domain on its DNS"],
     ),
     (
         "dev",
@@ -592,7 +592,7 @@ def test_every_key_declared_in_pulumi_yaml_is_read_and_no_other():
     assert seen["read"] == declared
 
 
-@pytest.mark.parametrize("key", ["appSecretEnv", "certbotDnsToken"])
+@pytest.mark.parametrize("key", ["appSecretEnv"])
 def test_secret_settings_stored_in_plain_text_are_refused_without_echo(key):
     run = run_program("prod", overrides={key: "SENTRY_DSN=https://leak@sentry.io/1"})
     assert_refused(
@@ -625,4 +625,16 @@ def test_a_bad_value_stored_as_a_secret_is_never_echoed(key, value):
     run = run_program("prod", overrides={key: value}, secret_keys=(key,))
     assert_refused(
         run, f"matra-infra:{key}: (value hidden) is not allowed; expected", hidden=["leaked"]
+    )
+
+
+@pytest.mark.parametrize("secret", [False, True])
+def test_the_retired_dns_token_is_refused_without_echoing_it(secret):
+    run = run_program(
+        "prod",
+        overrides={"certbotDnsToken": "dop_v1_leaked"},
+        secret_keys=("certbotDnsToken",) if secret else (),
+    )
+    assert_refused(
+        run, "matra-infra:certbotDnsToken: no longer used; TLS ends at the", hidden=["leaked"]
     )

@@ -100,10 +100,11 @@ def test_firewall_ingress_and_egress():
     assert firewall.inputs["tags"] == ["matra-test-api"]
     inbound = {(r["protocol"], r.get("portRange")): r for r in firewall.inputs["inboundRules"]}
     assert inbound[("tcp", "22")]["sourceAddresses"] == ["198.51.100.0/24"]
-    for port in ("80", "443"):
-        assert inbound[("tcp", port)]["sourceLoadBalancerUids"] == ["lb-uid"]
+    # TLS ends at the balancer: it reaches nginx on 80 alone.
+    assert inbound[("tcp", "80")]["sourceLoadBalancerUids"] == ["lb-uid"]
+    assert ("tcp", "443") not in inbound
     assert inbound[("icmp", None)]["sourceAddresses"] == ["10.9.0.0/20"]
-    assert len(inbound) == 4
+    assert len(inbound) == 3
     outbound = {
         (r["protocol"], r.get("portRange")): r["destinationAddresses"]
         for r in firewall.inputs["outboundRules"]

@@ -1,10 +1,10 @@
-"""CertbotSetup and HostDelivery on mocks: one command per droplet, the right triggers
-and connection, secrets only on stdin, dns-01 in prod and http-01 in dev."""
+"""CertbotSetup, CertbotRemoval, HostDelivery and AdminKeys on mocks: the right commands
+on the right droplets, with their triggers and connection, secrets only on stdin;
+certbot on dev's lone droplet, none behind the load balancer."""
 
 import pytest
 
-from components.hosts import CertbotSetupArgs, env_file
-from components.ssh import Host, SshAccount
+from components.hosts import env_file
 from harness import (
     GENERATED_KEYS,
     OPERATOR_VALUES,
@@ -14,10 +14,8 @@ from harness import (
     plain,
     run_program,
 )
-from matra_policies.types import DNS_RECORD, DROPLET, REGISTRY_CREDENTIALS
+from matra_policies.types import DNS_RECORD, DROPLET, LOAD_BALANCER, REGISTRY_CREDENTIALS
 from matra_policies.types import REMOTE_COMMAND as COMMAND
-
-TOKEN = "dop_v1_secret_dns_token"
 
 
 def commands(program, parent):
@@ -27,56 +25,62 @@ def commands(program, parent):
     )
 
 
-def prod_with_token(**overrides):
+def prod_update(**overrides):
     return run_program(
         "prod",
-        overrides={**OPERATOR_VALUES, "certbotDnsToken": TOKEN, **overrides},
-        secret_keys=("certbotDnsToken", "appSecretEnv"),
+        overrides={**OPERATOR_VALUES, **overrides},
+        secret_keys=("appSecretEnv",),
         preview=False,
     )
 
 
-def test_prod_uses_dns01_per_droplet_with_the_token_on_stdin():
-    program = prod_with_token()
+def test_prod_runs_no_certbot_and_removes_what_an_earlier_setup_left():
+    program = prod_update()
     assert program.error is None, program.error
     tls = commands(program, "tls")
     assert [c.name for c in tls] == ["tls-api-0", "tls-api-1", "tls-api-2"]
     droplets = {d.name: d for d in program.api_droplets()}
+    lb = program.one(LOAD_BALANCER)
+    component = next(r for r in program.registrations if r.name == "tls")
+    assert component.type == "matra:index:CertbotRemoval"
+    # The droplets drop their certificates only once the balancer terminates TLS.
+    assert lb.parent in component.dependencies or lb.urn in component.dependencies
     for command in tls:
         index = command.name.rsplit("-", 1)[1]
-        assert "challenge=dns-01" in command.inputs["create"]
-        assert (
-            "acme_server=https://acme-v02.api.letsencrypt.org/directory" in command.inputs["create"]
-        )
-        assert is_secret_input(command.inputs["stdin"]) and plain(command.inputs["stdin"]) == TOKEN
-        assert plain(command.inputs["triggers"]) == [
-            fake_id(DROPLET, f"api-{index}"),
-            "api.matra.io",
-            "dns-01",
-            "https://acme-v02.api.letsencrypt.org/directory",
-        ]
+        script = command.inputs["create"]
+        assert "shred -u /etc/letsencrypt/digitalocean.ini" in script
+        assert "apt-get purge" in script and "certbot certonly" not in script
+        assert "stdin" not in command.inputs
+        assert plain(command.inputs["triggers"]) == [fake_id(DROPLET, f"api-{index}")]
         connection = command.inputs["connection"]
         assert is_secret_input(connection)
         assert plain(connection)["user"] == "ops"
         assert plain(connection)["host"] == droplets[f"api-{index}"].state["ipv4Address"]
         assert plain(connection)["privateKey"] == mock_private_key("ssh-automation")
+    assert not [c for c in program.of_type(COMMAND) if "certbot certonly" in c.inputs["create"]]
 
 
-def test_dev_uses_http01_on_its_lone_droplet_with_no_stdin():
+def test_dev_runs_certbot_over_http01_on_its_lone_droplet_with_no_stdin():
     program = run_program("dev")
     (tls,) = commands(program, "tls")
-    assert "challenge=http-01" in tls.inputs["create"]
+    assert 'certbot "$@"' in tls.inputs["create"] and "--webroot" in tls.inputs["create"]
+    assert "dns" not in tls.inputs["create"].lower().replace("dnszone", "")
     assert (
         "acme_server=https://acme-staging-v02.api.letsencrypt.org/directory" in tls.inputs["create"]
     )
     assert "stdin" not in tls.inputs
+    assert plain(tls.inputs["triggers"]) == [
+        fake_id(DROPLET, "api-0"),
+        "api.dev.matra.io",
+        "https://acme-staging-v02.api.letsencrypt.org/directory",
+    ]
     dns = program.one(DNS_RECORD)
     tls_component = next(r for r in program.registrations if r.name == "tls")
     assert dns.urn in tls_component.dependencies
 
 
 def test_delivery_per_droplet_env_and_registry_credentials():
-    program = prod_with_token(appSecretEnv="SENTRY_DSN=https://key@sentry.io/1")
+    program = prod_update(appSecretEnv="SENTRY_DSN=https://key@sentry.io/1")
     delivery = commands(program, "delivery")
     assert [c.name for c in delivery] == [
         f"delivery-api-{i}-{kind}" for i in range(3) for kind in ("env", "registry")
@@ -103,9 +107,8 @@ def test_delivery_per_droplet_env_and_registry_credentials():
 
 
 def test_no_secret_appears_in_any_command_string():
-    program = prod_with_token(appSecretEnv="SENTRY_DSN=https://key@sentry.io/1")
+    program = prod_update(appSecretEnv="SENTRY_DSN=https://key@sentry.io/1")
     secrets = [
-        TOKEN,
         "https://key@sentry.io/1",
         *(mock_private_key(name).splitlines()[1] for name in GENERATED_KEYS),
         program.outputs["mongodbUri"].value,
@@ -122,54 +125,14 @@ def test_no_secret_appears_in_any_command_string():
 
 
 def test_changing_app_settings_changes_only_the_env_commands():
-    before = prod_with_token()
-    after = prod_with_token(appEnv=["NODE_ENV=production", "FEATURE_X=on"])
+    before = prod_update()
+    after = prod_update(appEnv=["NODE_ENV=production", "FEATURE_X=on"])
     changed = {
         r.name
         for r in after.registrations
         if r.inputs != next(b for b in before.registrations if b.urn == r.urn).inputs
     }
     assert changed == {"delivery-api-0-env", "delivery-api-1-env", "delivery-api-2-env"}
-
-
-def test_up_without_the_dns_token_refuses_before_registering_anything():
-    program = run_program("prod", overrides=OPERATOR_VALUES, preview=False)
-    assert str(program.error).startswith(
-        "matra-infra:certbotDnsToken: (missing) is not "
-        "allowed; expected a secret DigitalOcean token"
-    )
-    assert program.registrations == []
-
-
-def test_preview_without_the_dns_token_still_evaluates():
-    assert run_program("prod").error is None
-
-
-@pytest.mark.parametrize(
-    "change, message",
-    [
-        (dict(challenge="tls-alpn-01"), "challenge must be http-01 or dns-01"),
-        (
-            dict(challenge="http-01", hosts=[Host("a", "1", "1"), Host("b", "2", "2")]),
-            "http-01 works for exactly one droplet",
-        ),
-        (dict(challenge="dns-01", dns_token=None), "dns-01 needs dns_token"),
-    ],
-)
-def test_certbot_args_are_validated(change, message):
-    args = dict(
-        hosts=[Host("api-0", "203.0.113.1", "1")],
-        account=SshAccount("deploy", "k"),
-        hostname="api.matra.io",
-        email="ops@matra.io",
-        acme_directory_url="https://acme.example/dir",
-        challenge="dns-01",
-        app_port=8080,
-        dns_token="t",
-    )
-    args.update(change)
-    with pytest.raises(ValueError, match=message):
-        CertbotSetupArgs(**args)
 
 
 OPERATOR = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperator alice@laptop"

@@ -4,6 +4,7 @@ owners they leave; then the whole certificate request against Pebble on the host
 loopback, with nginx serving the certificate."""
 
 import os
+import shutil
 
 import pytest
 import yaml
@@ -125,31 +126,27 @@ def test_redis_configure_binds_the_private_address_with_the_password_twice(host)
     assert host.netns_exec(*ask, "-a", password, "ping").stdout.strip() == "PONG"
 
 
-def certbot(challenge):
+def certbot_unissued():
+    """The lone droplet's certbot script, short of asking an ACME server."""
     return certbot_script(
         hostname="api.matra.io",
         email="ops@matra.io",
         acme_directory_url="https://acme-staging-v02.api.letsencrypt.org/directory",
-        challenge=challenge,
         app_port=8080,
         issue_certificate=False,
     )
 
 
-def test_certbot_dns01_token_lands_in_a_root_only_file_idempotently(host):
+def test_certbot_setup_lays_down_its_site_and_hook_idempotently_and_needs_no_secret(host):
     paths = (
-        "/etc/letsencrypt/digitalocean.ini",
         "/etc/letsencrypt/renewal-hooks/deploy/matra-reload-nginx",
         "/etc/nginx/sites-available/matra-tls",
     )
-    result = host.ssh(certbot("dns-01"), TOKEN + "\n")
-    assert result.returncode == 0, result.stderr
-    first = host.snapshot(*paths)
-    result = host.ssh(certbot("dns-01"), TOKEN + "\n")
-    assert result.returncode == 0, result.stderr
-    assert host.snapshot(*paths) == first
-    assert host.stat("/etc/letsencrypt/digitalocean.ini") == "600 root root"
-    assert host.read("/etc/letsencrypt/digitalocean.ini") == f"dns_digitalocean_token = {TOKEN}\n"
+    first = run_twice(host, certbot_unissued(), "")
+    assert "certbot-setup: done for api.matra.io (http-01)" in first[0].stdout
+    snapshot = host.snapshot(*paths)
+    assert host.ssh(certbot_unissued()).returncode == 0
+    assert host.snapshot(*paths) == snapshot
     assert host.stat("/etc/letsencrypt/renewal-hooks/deploy/matra-reload-nginx") == "755 root root"
     assert "systemctl reload nginx" in host.read(
         "/etc/letsencrypt/renewal-hooks/deploy/matra-reload-nginx"
@@ -160,20 +157,82 @@ def test_certbot_dns01_token_lands_in_a_root_only_file_idempotently(host):
     assert "ssl_certificate /etc/letsencrypt/live/api.matra.io/fullchain.pem;" in site
     assert "proxy_pass http://127.0.0.1:8080;" in site
     assert "proxy_set_header Host $host;" in site
+    assert host.stat("/var/www/letsencrypt") == "755 root root"
     # No certificate yet, so the TLS site is not enabled (nginx -t would fail).
     assert host.ssh("test -e /etc/nginx/sites-enabled/matra-tls").returncode != 0
+    assert host.ssh("sudo test -e /etc/letsencrypt/digitalocean.ini").returncode != 0
 
 
-def test_certbot_dns01_refuses_to_run_without_the_token(host):
-    result = host.ssh(certbot("dns-01"), "")
-    assert result.returncode == 1
-    assert "expected the DigitalOcean DNS token on stdin" in result.stderr
+# Behind the load balancer: what an earlier per-droplet DNS-01 setup left (the token, a
+# certificate lineage and its renewal, the TLS site, certbot and its DigitalOcean plugin)
+# is taken away. A host of its own: its packages are purged (inside the test host's
+# overlay of /usr and /var, never on this machine).
+
+LEFTOVERS = r"""set -e
+sudo install -d -m 0755 /etc/letsencrypt/live/api.matra.io /etc/letsencrypt/renewal
+printf 'dns_digitalocean_token = %s\n' "$(cat)" \
+    | sudo tee /etc/letsencrypt/digitalocean.ini >/dev/null
+sudo chmod 0600 /etc/letsencrypt/digitalocean.ini
+sudo openssl req -x509 -newkey ed25519 -nodes -days 1 -subj /CN=api.matra.io \
+    -keyout /etc/letsencrypt/live/api.matra.io/privkey.pem \
+    -out /etc/letsencrypt/live/api.matra.io/fullchain.pem 2>/dev/null
+echo 'authenticator = dns-digitalocean' \
+    | sudo tee /etc/letsencrypt/renewal/api.matra.io.conf >/dev/null
+sudo tee /etc/nginx/sites-available/matra-tls >/dev/null <<'SITE'
+server {
+    listen 127.0.0.1:443 ssl;
+    server_name api.matra.io;
+    ssl_certificate /etc/letsencrypt/live/api.matra.io/fullchain.pem;
+    ssl_certificate_key /etc/letsencrypt/live/api.matra.io/privkey.pem;
+    return 200 "tls\n";
+}
+SITE
+sudo ln -sfn /etc/nginx/sites-available/matra-tls /etc/nginx/sites-enabled/matra-tls
+sudo rm -f /etc/nginx/sites-enabled/default
+sudo nginx -t 2>/dev/null && sudo nginx
+"""
 
 
-def test_certbot_http01_needs_no_token(host):
-    result = host.ssh(certbot("http-01"), "")
-    assert result.returncode == 0, result.stderr
-    assert host.stat("/var/www/letsencrypt") == "755 root root"
+@pytest.fixture(scope="module")
+def balanced_host():
+    test_host = NamespaceHost().start()
+    try:
+        yield test_host
+    finally:
+        test_host.stop()
+
+
+def test_certbot_removal_takes_away_the_token_certificates_site_and_certbot(balanced_host):
+    host = balanced_host
+    laid = host.ssh(LEFTOVERS, TOKEN)
+    assert laid.returncode == 0, laid.stdout + laid.stderr
+    wait_for_port(host, 443)
+    assert host.read("/etc/letsencrypt/digitalocean.ini") == f"dns_digitalocean_token = {TOKEN}\n"
+
+    script = render("certbot-remove.sh.j2")
+    first = host.ssh(script)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stdout.splitlines()[-1] == (
+        "certbot-remove: removed: dns-token tls-site certificates certbot"
+    )
+    for path in (
+        "/etc/letsencrypt",
+        "/etc/nginx/sites-available/matra-tls",
+        "/etc/nginx/sites-enabled/matra-tls",
+    ):
+        assert host.ssh(f"sudo test -e {path}").returncode != 0, path
+    assert host.ssh("sudo grep -rl dop_v1_ /etc /opt /home /var/lib 2>/dev/null").stdout == ""
+    for package in ("certbot", "python3-certbot-dns-digitalocean"):
+        status = host.ssh(f"dpkg-query -W -f='${{Status}}' {package}").stdout
+        assert "ok installed" not in status, (package, status)
+    # nginx reloaded without the TLS site: nothing answers on 443 any more, 80 still serves.
+    assert host.netns_exec("curl", "-sk", "https://127.0.0.1/").returncode != 0
+
+    again = host.ssh(script)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[-1] == "certbot-remove: removed: nothing"
+    # The purge happened inside the test host's overlay: this machine keeps certbot.
+    assert shutil.which("certbot") is not None
 
 
 # The full certificate request: Pebble (Let's Encrypt's test ACME server) on the test
@@ -248,11 +307,7 @@ def _request_http01(host, hostname, directory_url):
     """Run the certbot script for ``hostname`` (HTTP-01) over SSH; it must succeed."""
     result = host.ssh(
         certbot_script(
-            hostname=hostname,
-            email="ops@matra.io",
-            acme_directory_url=directory_url,
-            challenge="http-01",
-            app_port=8080,
+            hostname=hostname, email="ops@matra.io", acme_directory_url=directory_url, app_port=8080
         )
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -8,14 +8,9 @@ from components.settings import ConfigError
 from components.settings.checks import documentation_network
 from harness import OPERATOR_VALUES, STACKS, run_program
 
-# Until TLS moves to the load balancer, staging and prod need a DNS token to update.
-TOKEN = {"certbotDnsToken": "dop_v1_secret"}
-
 
 def update(stack, **overrides):
-    return run_program(
-        stack, overrides={**TOKEN, **overrides}, secret_keys=tuple(TOKEN), preview=False
-    )
+    return run_program(stack, overrides=overrides, preview=False)
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -26,16 +26,13 @@ def test_shellcheck(script):
 
 
 RENDERED = {
-    **{
-        f"certbot-setup {challenge}": lambda challenge=challenge: certbot_script(
-            hostname="api.matra.io",
-            email="ops@matra.io",
-            acme_directory_url="https://acme-v02.api.letsencrypt.org/directory",
-            challenge=challenge,
-            app_port=8080,
-        )
-        for challenge in ("dns-01", "http-01")
-    },
+    "certbot-setup": lambda: certbot_script(
+        hostname="api.dev.matra.io",
+        email="ops@matra.io",
+        acme_directory_url="https://acme-staging-v02.api.letsencrypt.org/directory",
+        app_port=8080,
+    ),
+    "certbot-remove": lambda: render("certbot-remove.sh.j2"),
     "deliver-file .env": lambda: delivery_script(
         dest="/opt/matra/.env", mode="0600", owner="deploy", dir_mode="0750"
     ),

@@ -93,7 +93,8 @@ def test_web_ports_open_only_to_the_load_balancer_when_there_is_one(stack):
     has_lb = MATRIX[name][2]
     firewall = run.by_name("api-firewall")
     web = [r for r in firewall.inputs["inboundRules"] if r.get("portRange") in ("80", "443")]
-    assert sorted(r["portRange"] for r in web) == ["443", "80"]
+    # Behind the balancer only 80 (TLS ends at the balancer); a lone droplet serves both.
+    assert sorted(r["portRange"] for r in web) == (["80"] if has_lb else ["443", "80"])
     for rule in web:
         if has_lb:
             assert rule["sourceLoadBalancerUids"] == [fake_id(LB, "api-lb")]
@@ -159,3 +160,25 @@ def test_no_secret_reaches_a_plain_output_or_user_data(stack):
 def _password(url):
     """The password part of scheme://user:password@host..."""
     return url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+
+
+def test_tls_matches_the_matrix(stack):
+    """Behind a balancer: a managed certificate for the hostname, no certbot, no token on
+    any host. The lone droplet: certbot over HTTP-01, no certificate resource."""
+    name, run = stack
+    has_lb, hostname = MATRIX[name][2], MATRIX[name][5]
+    certificates = run.of_type("digitalocean:index/certificate:Certificate")
+    scripts = [c.inputs["create"] for c in run.of_type("command:remote:Command")]
+    obtains = [s for s in scripts if "certonly" in s]
+    if has_lb:
+        (certificate,) = certificates
+        assert certificate.inputs["type"] == "lets_encrypt"
+        assert certificate.inputs["domains"] == [hostname]
+        (https,) = [r for r in run.one(LB).inputs["forwardingRules"] if r["entryPort"] == 443]
+        assert https["certificateName"] == certificate.inputs["name"]
+        assert obtains == []
+    else:
+        assert certificates == []
+        (script,) = obtains
+        assert f"hostname={hostname}" in script and "--webroot" in script
+    assert not [s for s in scripts if "--dns-digitalocean" in s or "dop_v1_" in s]

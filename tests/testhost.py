@@ -1,6 +1,6 @@
 """A real test host on this machine: sshd in its own network namespace, reached over a
 veth pair with real SSH, with a private view of /etc, /opt, /home, /var, /run and
-/usr/local (overlays in its own mount namespace) so the scripts under test change
+/usr (overlays in its own mount namespace) so the scripts under test change
 nothing on this machine, and its own PID namespace, so what it starts (nginx, redis) is
 its own and goes away with it.
 
@@ -42,12 +42,16 @@ NEEDED = (
     "redis-server",
     "redis-cli",
 )
-OVERLAID = ("etc", "opt", "home", "var", "run", "usr/local")
+OVERLAID = ("etc", "opt", "home", "var", "run", "usr")
 
 # Stand-ins for what the host's init system would do.
 SYSTEMCTL = """#!/bin/sh
 # Test host stand-in for systemctl: no systemd runs here.
 if [ "$1" = reload ] && [ "$2" = nginx ]; then exec nginx -s reload; fi
+if [ "$1" = try-reload-or-restart ] && [ "$2" = nginx ]; then
+    if [ -f /run/nginx.pid ]; then exec nginx -s reload; fi
+    exit 0
+fi
 if [ "$1" = restart ] && [ "$2" = redis-server ]; then
     # By its pid file (the host's own /run): never a redis-server of the machine itself.
     if [ -f /run/redis/redis-server.pid ]; then

@@ -63,7 +63,7 @@ def load(config: pulumi.Config | None = None, stack: str | None = None) -> Stack
         fleet,
         read_access(r),
         read_data(r, environment),
-        read_tls(r, fleet.load_balancer),
+        read_tls(r),
         read_delivery(r),
     )
     r.finish()

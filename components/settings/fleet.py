@@ -93,6 +93,14 @@ def read_fleet(r: ConfigReader) -> FleetSettings:
         "fronts a single droplet)",
         given=("loadBalancer",),
     )
+    r.check(
+        not fleet.load_balancer or fleet.dns_zone is not None,
+        "dnsZone",
+        f"the DigitalOcean DNS zone that holds {r.key('apiHostname')} when "
+        f"{r.key('loadBalancer')} is true (DigitalOcean issues the load balancer's Let's "
+        "Encrypt certificate only for a domain on its DNS)",
+        given=("loadBalancer",),
+    )
     zone, hostname = fleet.dns_zone, fleet.api_hostname
     r.check(
         not zone or hostname == zone or hostname.endswith("." + zone),

@@ -42,6 +42,7 @@ class ConfigReader:
         self.read: set[str] = set()
         self._bad: set[str] = set()
         self._placeholders: list[str] = []
+        self._retired: set[str] = set()
 
     # -- naming and reporting -------------------------------------------------------
 
@@ -51,7 +52,7 @@ class ConfigReader:
 
     def shown(self, name: str, value: object) -> str:
         """How a value appears in a message: never the value of a secret."""
-        if value is None:
+        if value is None or value == "":
             return "(missing)"
         if pulumi.runtime.is_config_secret(self.key(name)):
             return "(value hidden)"
@@ -85,6 +86,17 @@ class ConfigReader:
             self._bad.add(name)
             self.errors.append(line)
 
+    def retired(self, name: str, why: str) -> None:
+        """A key the project no longer reads: set, it is refused (its value never shown)
+        with why it went and how to remove it."""
+        self._retired.add(name)
+        if self._config.get(name) not in (None, ""):
+            self._bad.add(name)
+            self.errors.append(
+                f"{self.key(name)}: no longer used; {why} (remove it with: pulumi config rm "
+                f"{self.key(name)})"
+            )
+
     def finish(self) -> None:
         """Report unknown keys; raise ConfigError if anything was wrong, else warn once
         about placeholders (previews only)."""
@@ -101,7 +113,7 @@ class ConfigReader:
         prefix = f"{self._config.name}:"
         for full_key in sorted(_present_keys()):
             name = full_key[len(prefix) :]
-            if full_key.startswith(prefix) and name not in self.read:
+            if full_key.startswith(prefix) and name not in self.read | self._retired:
                 close = difflib.get_close_matches(name, sorted(self.read), n=1)
                 hint = f"did you mean {prefix}{close[0]}? " if close else ""
                 self.errors.append(

@@ -101,3 +101,30 @@ def test_secret_props_reach_the_rules_unwrapped():
         ],
     }
     assert names(fired("prod", resources)) == {"digitalocean-firewall-no-public-ingress"}
+
+
+def test_passing_tls_through_to_droplets_without_certificates_fires():
+    resources = stack_resources("prod")
+    lb = next(r for r in resources if r.name == "api-lb")
+    rules = [
+        {**rule, "tlsPassthrough": True, "targetProtocol": "https", "targetPort": 443}
+        for rule in lb.props["forwardingRules"]
+        if rule["entryPort"] == 443
+    ]
+    for rule in rules:
+        rule.pop("certificateName")
+    lb.props = {**lb.props, "forwardingRules": rules}
+    found = fired("prod", resources)
+    assert names(found) == {"digitalocean-loadbalancer-tls-termination"}
+    assert any("(api-0, api-1, api-2)" in m for _, m in found)
+
+
+def test_a_dns_token_sent_to_a_host_behind_the_balancer_fires():
+    resources = stack_resources("prod")
+    command = next(r for r in resources if r.name == "tls-api-1")
+    command.props = {**command.props, "stdin": secret("dop_v1_" + "ab" * 32)}
+    found = fired("prod", resources)
+    assert names(found) == {"digitalocean-no-token-on-balanced-hosts"}
+    assert any(
+        "'tls-api-1': carries a DigitalOcean token to its host (in stdin)" in m for _, m in found
+    )

@@ -29,6 +29,8 @@ MUST_RUN_IN_PREVIEW = {
     "digitalocean-droplet-firewall-coverage",
     "digitalocean-database-firewall-coverage",
     "mongodbatlas-cluster-backup-schedule",
+    "digitalocean-loadbalancer-tls-termination",
+    "digitalocean-no-token-on-balanced-hosts",
     "pulumi-protect-database-resources",
 }
 
