@@ -215,6 +215,14 @@ pulumi.export("mongodbHost", atlas.host)
 pulumi.export("mongodbUri", atlas.connection_string)
 pulumi.export("redisHost", cache.host)
 pulumi.export("redisUrl", cache.url)
+# known_hosts lines (name and address, host key) of every droplet the program reaches:
+# the deploy command and operators connect with strict host key checking against them.
+pulumi.export(
+    "sshKnownHosts",
+    pulumi.Output.all(*(h.known_hosts_line() for h in [*fleet.hosts, *cache.ssh_hosts])).apply(
+        lambda lines: "".join(f"{line}\n" for line in lines)
+    ),
+)
 pulumi.export("automationSshPublicKey", access.automation_public_key)
 pulumi.export("deploySshPublicKey", access.deploy_public_key)
 if access.deploy_private_key is not None:

@@ -114,18 +114,24 @@ class Cache(pulumi.ComponentResource):
             ),
             parent=self,
         )
-        droplet = guarded.droplet(
+        droplet, host = guarded.droplet(
             f"{name}-droplet",
             droplet_name=args.name,
-            user_data=pulumi.Output.all(login.public_key, args.placement.vpc_ip_range).apply(
+            host_name=name,
+            user_data=lambda host_private, host_public: pulumi.Output.all(
+                login.public_key, args.placement.vpc_ip_range, host_private, host_public
+            ).apply(
                 lambda parts: cache_user_data(
-                    admin_user=login.account.user, admin_key=parts[0], vpc_ip_range=parts[1]
+                    admin_user=login.account.user,
+                    admin_key=parts[0],
+                    vpc_ip_range=parts[1],
+                    host_private_key=parts[2],
+                    host_public_key=parts[3],
                 )
             ),
         )
         password = random.RandomPassword(f"{name}-password", length=40, special=False, opts=child)
         private_ip = droplet.ipv4_address_private
-        host = Host(name=name, address=droplet.ipv4_address, droplet_id=droplet.id)
         self.ssh_hosts = [host]
         configure = login.account.run(
             f"{name}-configure",

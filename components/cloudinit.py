@@ -38,13 +38,21 @@ def _checked(name: str, document: str) -> str:
     return document
 
 
-def api_user_data(setup: HostSetup, *, admin_user: str, admin_key: str, deploy_key: str) -> str:
+def api_user_data(
+    setup: HostSetup,
+    *,
+    admin_user: str,
+    admin_key: str,
+    deploy_key: str,
+    host_private_key: str,
+    host_public_key: str,
+) -> str:
     """The #cloud-config document for an API droplet (``deploy_key``: the resolved
     ``setup.deploy_key``).
 
-    Only public material goes in (user names, the admin user's automation key, the
-    deploy job's key, ports, paths): user data is readable on the droplet's metadata
-    endpoint and a change to it replaces the droplet. Operators' keys come over SSH.
+    Public material (user names, the automation and deploy keys, ports, paths) and the
+    droplet's own SSH host key: user data is readable on the droplet's metadata endpoint
+    and a change to it replaces the droplet. Operators' keys and secrets come over SSH.
     """
     params = {**vars(setup), "deploy_key": deploy_key}
     return _checked(
@@ -53,18 +61,32 @@ def api_user_data(setup: HostSetup, *, admin_user: str, admin_key: str, deploy_k
             API_TEMPLATE,
             admin_user=admin_user,
             admin_key=admin_key,
+            host_private_key=host_private_key,
+            host_public_key=host_public_key,
             docker_script=render(DOCKER_SCRIPT).rstrip("\n"),
             **params,
         ),
     )
 
 
-def cache_user_data(*, admin_user: str, admin_key: str, vpc_ip_range: str) -> str:
-    """The #cloud-config document for the cache droplet (no password: that comes over
-    SSH on stdin)."""
+def cache_user_data(
+    *,
+    admin_user: str,
+    admin_key: str,
+    vpc_ip_range: str,
+    host_private_key: str,
+    host_public_key: str,
+) -> str:
+    """The #cloud-config document for the cache droplet (its host key; no password: that
+    comes over SSH on stdin)."""
     return _checked(
         CACHE_TEMPLATE,
         render(
-            CACHE_TEMPLATE, admin_user=admin_user, admin_key=admin_key, vpc_ip_range=vpc_ip_range
+            CACHE_TEMPLATE,
+            admin_user=admin_user,
+            admin_key=admin_key,
+            vpc_ip_range=vpc_ip_range,
+            host_private_key=host_private_key,
+            host_public_key=host_public_key,
         ),
     )

@@ -73,7 +73,8 @@ class DropletFleet(pulumi.ComponentResource):
     droplets: list[digitalocean.Droplet]
     """The droplets in index order, for per-droplet resources (access lists)."""
     hosts: list[Host]
-    """The droplets as SSH hosts (api-0, api-1, ...), for the commands run on them."""
+    """The droplets as SSH hosts (api-0, api-1, ...) with their pinned host keys, for the
+    commands run on them and the stack's known_hosts."""
 
     def __init__(
         self, name: str, args: DropletFleetArgs, opts: pulumi.ResourceOptions | None = None
@@ -87,11 +88,23 @@ class DropletFleet(pulumi.ComponentResource):
             health_path=settings.health_path,
             server_name=settings.api_hostname,
         )
-        user_data = pulumi.Output.all(login.public_key, args.deploy_key).apply(
-            lambda keys: api_user_data(
-                host, admin_user=login.account.user, admin_key=keys[0], deploy_key=keys[1]
+
+        def user_data(
+            host_private: pulumi.Output[str], host_public: pulumi.Output[str]
+        ) -> pulumi.Output[str]:
+            return pulumi.Output.all(
+                login.public_key, args.deploy_key, host_private, host_public
+            ).apply(
+                lambda keys: api_user_data(
+                    host,
+                    admin_user=login.account.user,
+                    admin_key=keys[0],
+                    deploy_key=keys[1],
+                    host_private_key=keys[2],
+                    host_public_key=keys[3],
+                )
             )
-        )
+
         guarded = GuardedDroplets(
             name,
             tag=args.fleet_tag,
@@ -112,12 +125,16 @@ class DropletFleet(pulumi.ComponentResource):
             ),
             parent=self,
         )
-        droplets = [
+        built = [
             guarded.droplet(
-                f"{name}-{index}", droplet_name=f"{args.name_prefix}-{index}", user_data=user_data
+                f"{name}-{index}",
+                droplet_name=f"{args.name_prefix}-{index}",
+                host_name=f"{name}-{index}",
+                user_data=user_data,
             )
             for index in range(settings.droplet_count)
         ]
+        droplets = [droplet for droplet, _ in built]
 
         self.reserved_ip = None
         self.reserved_ip_urn = None
@@ -132,10 +149,7 @@ class DropletFleet(pulumi.ComponentResource):
             self.reserved_ip_urn = reserved.reserved_ip_urn
 
         self.droplets = droplets
-        self.hosts = [
-            Host(name=f"{name}-{index}", address=d.ipv4_address, droplet_id=d.id)
-            for index, d in enumerate(droplets)
-        ]
+        self.hosts = [host for _, host in built]
         self.droplet_ids = _each(d.id for d in droplets)
         self.droplet_names = _each(d.name for d in droplets)
         self.droplet_urns = _each(d.droplet_urn for d in droplets)

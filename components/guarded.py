@@ -5,8 +5,9 @@ program writes is built here too."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from hashlib import sha256
 
 import pulumi
 import pulumi_digitalocean as digitalocean
@@ -14,6 +15,7 @@ import pulumi_digitalocean as digitalocean
 from .baseline import API_EGRESS, EGRESS
 from .network import Placement
 from .settings import BackupPolicy
+from .ssh import Host, HostKey
 
 ANYWHERE = ["0.0.0.0/0", "::/0"]
 
@@ -126,11 +128,33 @@ class GuardedDroplets:
         )
 
     def droplet(
-        self, name: str, *, droplet_name: pulumi.Input[str], user_data: pulumi.Input[str]
-    ) -> digitalocean.Droplet:
+        self,
+        name: str,
+        *,
+        droplet_name: str,
+        host_name: str,
+        user_data: Callable[[pulumi.Output[str], pulumi.Output[str]], pulumi.Output[str]],
+    ) -> tuple[digitalocean.Droplet, Host]:
+        """One droplet carrying the tag, with its own SSH host key. ``user_data(private,
+        public)`` renders its cloud-init around that key. Returns the droplet and the
+        Host to reach it by (its key pinned)."""
         spec = self.spec
         policy = spec.backup_policy
-        return digitalocean.Droplet(
+        # What replaces this droplet (its image, region, VPC, SSH keys or the rest of its
+        # user data) replaces its host key too.
+        blank = pulumi.Output.from_input("")
+        replaced_with = pulumi.Output.all(
+            spec.image,
+            spec.placement.region,
+            spec.placement.vpc_uuid,
+            spec.ssh_key_ids,
+            user_data(blank, blank).apply(lambda text: sha256(text.encode()).hexdigest()),
+        )
+        key = HostKey(f"{name}-host-key", replaced_with=replaced_with, parent=self.parent)
+        document: pulumi.Output[str] = pulumi.Output.secret(
+            user_data(key.private_key, key.public_key)
+        )
+        droplet = digitalocean.Droplet(
             name,
             name=droplet_name,
             region=spec.placement.region,
@@ -148,9 +172,18 @@ class GuardedDroplets:
             else digitalocean.DropletBackupPolicyArgs(
                 plan=policy.plan, weekday=policy.weekday, hour=policy.hour
             ),
-            # User data holds only what is stable for the droplet's life; changing it
-            # replaces the droplet, and the preview says so. Secrets arrive over SSH.
-            user_data=user_data,
+            # User data holds only what lasts the droplet's life; changing it replaces the
+            # droplet, and the preview says so. It carries the host key's private half (a
+            # secret in state), nothing else secret: the rest arrives over SSH.
+            user_data=document,
             # The firewall selecting the tag exists first: no droplet boots unguarded.
             opts=pulumi.ResourceOptions(parent=self.parent, depends_on=[self.firewall]),
         )
+        host = Host(
+            name=host_name,
+            address=droplet.ipv4_address,
+            droplet_id=droplet.id,
+            host_key=key.public_key,
+            hostname=droplet.name,
+        )
+        return droplet, host

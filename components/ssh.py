@@ -1,5 +1,10 @@
-"""How the program reaches a host over SSH: the host, the account, and what a droplet
-that is configured over SSH needs at creation."""
+"""How the program reaches a host over SSH: the host (with the host key it must present),
+the account, and what a droplet that is configured over SSH needs at creation.
+
+Every droplet's SSH host key is generated here, before the droplet exists, and installed
+by cloud-init; every connection of the program pins it, and the stack output
+sshKnownHosts hands it to the deploy command and to operators. So no connection of ours
+trusts whoever answers at a droplet's (reusable) address."""
 
 from __future__ import annotations
 
@@ -9,6 +14,31 @@ from typing import Any
 
 import pulumi
 import pulumi_command as command
+import pulumi_tls as tls
+
+
+class HostKey:
+    """A droplet's SSH host key (ed25519), made by the program (pulumi-tls).
+
+    Its private half is the one private key that travels in user data: it belongs to that
+    one host, is readable only from the droplet itself (the metadata endpoint answers
+    the droplet alone) and from the stack's encrypted state, and dies with the droplet,
+    whose replacement brings a new key (``replaced_with``). The alternative, trusting the
+    key a new droplet presents on first contact, is exactly what this removes."""
+
+    def __init__(
+        self, name: str, *, replaced_with: pulumi.Input[Any], parent: pulumi.Resource
+    ) -> None:
+        key = tls.PrivateKey(
+            name,
+            algorithm="ED25519",
+            # Whatever replaces the droplet replaces its key (and so its known_hosts line).
+            opts=pulumi.ResourceOptions(parent=parent, replacement_trigger=replaced_with),
+        )
+        self.public_key: pulumi.Output[str] = key.public_key_openssh.apply(str.strip)
+        """The public half, as sshd presents it (ssh-ed25519 AAAA...)."""
+        self.private_key: pulumi.Output[str] = pulumi.Output.secret(key.private_key_openssh)
+        """The private half, for cloud-init (a secret)."""
 
 
 @dataclass
@@ -21,6 +51,21 @@ class Host:
     """Public IPv4 to SSH to."""
     droplet_id: pulumi.Input[str]
     """Changes when the droplet is replaced: the commands run again then."""
+    host_key: pulumi.Input[str]
+    """The host key the droplet must present (ssh-ed25519 AAAA...)."""
+    hostname: pulumi.Input[str] = ""
+    """The droplet's own name, for its known_hosts line."""
+
+    def known_hosts_line(self) -> pulumi.Output[str]:
+        """``<name>,<address> <key>``: what OpenSSH checks with StrictHostKeyChecking."""
+        return pulumi.Output.all(self.hostname, self.address, self.host_key).apply(
+            lambda parts: known_hosts_line([parts[0], parts[1]], parts[2])
+        )
+
+
+def known_hosts_line(names: Sequence[str], public_key: str) -> str:
+    """One known_hosts line: the names and addresses a host answers to, and its key."""
+    return f"{','.join(n for n in names if n)} {' '.join(public_key.split()[:2])}"
 
 
 @dataclass
@@ -33,7 +78,11 @@ class SshAccount:
 
     def connection(self, host: Host) -> command.remote.ConnectionArgs:
         return command.remote.ConnectionArgs(
-            host=host.address, user=self.user, private_key=self.private_key
+            host=host.address,
+            user=self.user,
+            private_key=self.private_key,
+            # Another key at this address stops the command before anything is sent.
+            host_key=host.host_key,
         )
 
     def run(

@@ -1,7 +1,14 @@
+import gc
 import sys
 from pathlib import Path
 
 import pytest
+
+# A test process holds the provider SDKs (hundreds of thousands of objects) and makes a
+# great many short-lived ones per program run; the default collector thresholds make it
+# walk them all again and again, a third of a run's time. Collect less often, and leave
+# what collection imported out of the walk (pytest_collection_finish).
+gc.set_threshold(100_000, 50, 100)
 
 ROOT = Path(__file__).resolve().parent.parent
 # The program's packages (components) and the policy pack's (matra_policies).
@@ -15,3 +22,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if not item.get_closest_marker("host") and not item.get_closest_marker("typecheck"):
             item.add_marker(pytest.mark.fast)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.freeze()

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import pulumi
 import yaml
+from google.protobuf import json_format
 
 from components.ssh import SshAccount, SshLogin
 from pulumi_private import MockMonitor, deserialize, is_secret_wire, run_body, sync, wire
@@ -192,6 +193,8 @@ class Resource:
     custom: bool = True
     ignore_changes: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
+    replacement_trigger: Any = None
+    """The value whose change replaces the resource (ResourceOptions.replacement_trigger)."""
     state: dict[str, Any] = field(default_factory=dict)
     """What the mock provider returned (inputs plus computed outputs)."""
 
@@ -229,6 +232,9 @@ class RecordingMonitor(MockMonitor):
                     custom=bool(request.custom),
                     ignore_changes=list(request.ignoreChanges),
                     delete_before_replace=bool(request.deleteBeforeReplace),
+                    replacement_trigger=json_format.MessageToDict(request.replacement_trigger)
+                    if request.HasField("replacement_trigger")
+                    else None,
                     state=registered.state if registered is not None else {},
                 )
             )

@@ -84,7 +84,7 @@ def test_droplet_mode_password_travels_on_stdin_only():
     password = plain(command["stdin"])
     assert is_secret_input(command["stdin"]) and len(password) >= 32
     assert password not in command["create"]
-    assert password not in result.one(DROPLET).inputs["userData"]
+    assert password not in plain(result.one(DROPLET).inputs["userData"])
     droplet = result.one(DROPLET).state
     public, private = droplet["ipv4Address"], droplet["ipv4AddressPrivate"]
     connection = plain(command["connection"])
@@ -142,7 +142,7 @@ def test_stack_cache_mode_matches_the_matrix(stack, mode):
 
 def test_cache_user_data_passes_cloud_init_schema(tmp_path):
     program = run_program("dev")
-    document = program.by_name("cache-droplet").inputs["userData"]
+    document = plain(program.by_name("cache-droplet").inputs["userData"])
     path = tmp_path / "cache.yaml"
     path.write_text(document)
     result = subprocess.run(

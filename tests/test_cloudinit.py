@@ -1,5 +1,6 @@
 """The rendered cloud-init of every shipped stack: valid for `cloud-init schema` and
-carrying the seed's server setup, brought up to date; no secret in it."""
+carrying the original server setup, brought up to date; no secret in it but each
+droplet's own SSH host key."""
 
 import shutil
 import subprocess
@@ -8,16 +9,25 @@ import pytest
 import yaml
 
 from components.rendering import render
-from harness import GENERATED_KEYS, STACKS, mock_private_key, run_program
+from harness import GENERATED_KEYS, STACKS, is_secret_input, mock_private_key, plain, run_program
+
+
+def without_host_key(document):
+    """The document with its ssh_keys (the one part that differs per droplet) taken out."""
+    config = yaml.safe_load(document)
+    config.pop("ssh_keys")
+    return config
 
 
 @pytest.fixture(scope="module", params=STACKS)
 def user_data(request):
     run = run_program(request.param)
     assert run.error is None, run.error
-    documents = {d.inputs["userData"] for d in run.api_droplets()}
-    assert len(documents) == 1, "every droplet of a stack gets the same user data"
-    return request.param, documents.pop(), run
+    documents = [plain(d.inputs["userData"]) for d in run.api_droplets()]
+    assert all(without_host_key(d) == without_host_key(documents[0]) for d in documents), (
+        "every droplet of a stack gets the same user data but for its host key"
+    )
+    return request.param, documents[0], run
 
 
 def test_cloud_init_schema_accepts_it(user_data, tmp_path):
@@ -125,8 +135,22 @@ def test_nginx_proxies_the_app_and_the_health_path(user_data):
     assert f"server_name {hostname};" in site
 
 
-def test_no_secret_material_in_user_data(user_data):
-    _, document, _ = user_data
-    assert "PRIVATE KEY" not in document
-    for name in GENERATED_KEYS:
-        assert mock_private_key(name).splitlines()[1] not in document
+def test_no_secret_material_in_user_data_but_the_droplets_own_host_key(user_data):
+    _, _, run = user_data
+    for droplet in run.api_droplets():
+        assert is_secret_input(droplet.inputs["userData"]), "user data holds a private key"
+        document = plain(droplet.inputs["userData"])
+        assert document.count("PRIVATE KEY-----") == 2  # one key: BEGIN and END
+        config = yaml.safe_load(document)
+        assert config["ssh_keys"]["ed25519_private"] == mock_private_key(f"{droplet.name}-host-key")
+        for name in GENERATED_KEYS:
+            assert mock_private_key(name).splitlines()[1] not in document
+
+
+def test_the_host_key_is_installed_alone_and_the_images_keys_deleted(user_data):
+    _, _, run = user_data
+    for droplet in run.api_droplets():
+        config = yaml.safe_load(plain(droplet.inputs["userData"]))
+        assert config["ssh_deletekeys"] is True and config["ssh_genkeytypes"] == ["ed25519"]
+        assert set(config["ssh_keys"]) == {"ed25519_private", "ed25519_public"}
+        assert config["ssh_keys"]["ed25519_public"].startswith("ssh-ed25519 AAAA")

@@ -6,7 +6,7 @@ import pytest
 
 from components import DropletFleet, DropletFleetArgs, Placement
 from components.settings import BackupPolicy, FleetSettings
-from harness import LOGIN, fake_id, resolve, run_program
+from harness import LOGIN, fake_id, plain, resolve, run_program
 from harness import build as build_component
 from matra_policies.types import DROPLET, FIREWALL
 
@@ -136,7 +136,7 @@ def test_web_open_to_anywhere_without_a_load_balancer_and_reserved_ip():
 def test_user_data_is_the_rendered_template_with_the_keys():
     result, _ = build()
     for droplet in result.of_type(DROPLET):
-        user_data = droplet.inputs["userData"]
+        user_data = plain(droplet.inputs["userData"])
         assert user_data.startswith("#cloud-config\n")
         assert '"ssh-ed25519 AAAAC3Nz automation"' in user_data
         assert '"ssh-ed25519 AAAAC3Nz deployjob"' in user_data

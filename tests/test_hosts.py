@@ -121,7 +121,7 @@ def test_no_secret_appears_in_any_command_string():
             assert secret not in str(command.inputs.get("triggers")), command.name
     for droplet in program.of_type(DROPLET):
         for secret in secrets:
-            assert secret not in droplet.inputs["userData"]
+            assert secret not in plain(droplet.inputs["userData"])
 
 
 def test_changing_app_settings_changes_only_the_env_commands():

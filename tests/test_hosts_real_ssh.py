@@ -262,6 +262,8 @@ def _cloud_init_nginx(host):
             admin_user="ops",
             admin_key="ssh-ed25519 AAAAC3Nz test",
             deploy_key="ssh-ed25519 AAAAC3Nz deploy",
+            host_private_key="",
+            host_public_key="",
         )
     )
     site = next(

@@ -3,7 +3,7 @@ defaults, against the stack matrix in the README."""
 
 import pytest
 
-from harness import GENERATED_KEYS, STACKS, fake_id, mock_private_key, run_program
+from harness import GENERATED_KEYS, STACKS, fake_id, mock_private_key, plain, run_program
 from matra_policies.types import DATABASE_CLUSTER, DROPLET, RESERVED_IP, VPC
 from matra_policies.types import DNS_RECORD as DNS
 from matra_policies.types import DO_PROJECT as PROJECT
@@ -148,9 +148,12 @@ def test_no_secret_reaches_a_plain_output_or_user_data(stack):
         _password(run.outputs["redisUrl"].value),
     ]
     for droplet in run.of_type(DROPLET):
+        document = plain(droplet.inputs["userData"])
         for secret in secrets:
-            assert secret not in droplet.inputs["userData"]
-        assert "PRIVATE KEY" not in droplet.inputs["userData"]
+            assert secret not in document
+        # The one private key in user data is the droplet's own host key.
+        assert document.count("-----BEGIN OPENSSH PRIVATE KEY-----") == 1
+        assert mock_private_key(f"{droplet.name}-host-key").splitlines()[1] in document
     for key, output in run.outputs.items():
         if not output.secret:
             for secret in secrets:

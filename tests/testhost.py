@@ -106,20 +106,34 @@ class NamespaceHost:
     _count = 0
 
     def __init__(
-        self, user: str = "ops", deploy_user: str = "deploy", extra_ca: Path | None = None
+        self,
+        user: str = "ops",
+        deploy_user: str = "deploy",
+        extra_ca: Path | None = None,
+        host_key: str | None = None,
     ) -> None:
+        """``host_key``: the OpenSSH private key sshd presents (as cloud-init installs the
+        program's); a fresh one if None."""
         self.user = user
         self.deploy_user = deploy_user
-        NamespaceHost._count += 1
-        number = (os.getpid() * 8 + NamespaceHost._count) % 100000
-        self.netns = f"matra-test-{number}"
-        self.veth = f"mth{number}"
-        subnet = number % 250 + 1
-        self.gateway = f"10.251.{subnet}.1"
-        self.address = f"10.251.{subnet}.2"
+        self.netns = ""
         self.work = Path(tempfile.mkdtemp(prefix="matra-testhost-"))
         self.extra_ca = extra_ca
+        self.host_key = host_key
         self._sshd: subprocess.Popen | None = None
+
+    def _claim_namespace(self) -> None:
+        """The first free test host number: `ip netns add` is the atomic claim, so hosts
+        started by parallel test processes never share a name or a subnet."""
+        for number in range(1, 251):
+            claimed = subprocess.run(
+                ["ip", "netns", "add", f"matra-test-{number}"], capture_output=True, check=False
+            )
+            if claimed.returncode == 0:
+                self.netns, self.veth = f"matra-test-{number}", f"mth{number}"
+                self.gateway, self.address = f"10.251.{number}.1", f"10.251.{number}.2"
+                return
+        raise RuntimeError("no free test host number (250 network namespaces named matra-test-*)")
 
     @staticmethod
     def missing_tools() -> list[str]:
@@ -134,16 +148,21 @@ class NamespaceHost:
         subprocess.run([*prefix, "ip", *args], check=True, capture_output=True)
 
     def start(self) -> NamespaceHost:
+        self._claim_namespace()
         keys = self.work
         for account in (self.user, self.deploy_user):
             subprocess.run(
                 ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / account)],
                 check=True,
             )
-        subprocess.run(
-            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "host_key")],
-            check=True,
-        )
+        if self.host_key is None:
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "host_key")],
+                check=True,
+            )
+        else:
+            (keys / "host_key").write_text(self.host_key)
+            (keys / "host_key").chmod(0o600)
         (self.work / "sshd_config").write_text(
             f"ListenAddress {self.address}\nPort 22\nHostKey {keys / 'host_key'}\n"
             f"PidFile {self.work / 'sshd.pid'}\nAuthorizedKeysFile .ssh/authorized_keys\n"
@@ -156,7 +175,6 @@ class NamespaceHost:
         if self.extra_ca is not None:
             shutil.copy(self.extra_ca, self.work / "extra-ca.pem")
 
-        subprocess.run(["ip", "netns", "add", self.netns], check=True)
         self._ip(
             "link", "add", self.veth, "type", "veth", "peer", "name", "eth0", "netns", self.netns
         )
@@ -191,6 +209,54 @@ class NamespaceHost:
         )
         self._wait_for_sshd()
         return self
+
+    def host_public_key(self) -> str:
+        """The key sshd presents now (ssh-ed25519 AAAA...)."""
+        result = subprocess.run(
+            ["ssh-keygen", "-y", "-f", str(self.work / "host_key")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return result.stdout.strip()
+
+    def rekey(self) -> str:
+        """sshd, at the same address, now presents another host key (returned): what a
+        recycled address or an impostor looks like."""
+        before = self.host_public_key()
+        (self.work / "host_key").unlink()
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.work / "host_key")],
+            check=True,
+        )
+        # SIGHUP: sshd re-executes itself and reads its host keys again.
+        subprocess.run(["kill", "-HUP", str(self._sshd_pid())], check=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            scan = subprocess.run(
+                ["ssh-keyscan", "-t", "ed25519", "-T", "2", self.address],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if scan.stdout.strip() and before.split()[1] not in scan.stdout:
+                return self.host_public_key()
+            time.sleep(0.2)
+        raise RuntimeError("sshd did not take the new host key")
+
+    def _sshd_pid(self) -> int:
+        """The listening sshd (the host's first process), as this machine numbers it."""
+        for pid in subprocess.run(
+            ["ip", "netns", "pids", self.netns], capture_output=True, text=True, check=True
+        ).stdout.split():
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            # It titles itself "sshd: ... [listener]"; a connection's sshd runs with -R.
+            listener = b"[listener]" in cmdline[0] or (
+                cmdline[0].endswith(b"sshd") and b"-D" in cmdline and b"-R" not in cmdline
+            )
+            if listener:
+                return int(pid)
+        raise RuntimeError(f"no sshd in {self.netns}")
 
     def _wait_for_sshd(self) -> None:
         deadline = time.monotonic() + 20
@@ -273,6 +339,9 @@ class NamespaceHost:
         return {path: (self.stat(path), self.read(path)) for path in paths}
 
     def stop(self) -> None:
+        if not self.netns:  # never got as far as its namespace
+            shutil.rmtree(self.work, ignore_errors=True)
+            return
         # Everything started in the namespace (sshd, nginx, Pebble, the app stand-in).
         pids = subprocess.run(
             ["ip", "netns", "pids", self.netns], capture_output=True, text=True, check=False

@@ -1,5 +1,5 @@
-"""More: monitoring, supported images, Atlas TLS floor, no managed Redis, least-privilege
-database users."""
+"""More: pinned SSH host keys, monitoring, supported images, Atlas TLS floor, no managed
+Redis, least-privilege database users."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pulumi_policy import (
     ResourceValidationArgs,
     Severity,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 from .common import (
     BASELINE_END_OF_LIFE_IMAGES,
@@ -18,7 +19,7 @@ from .common import (
     is_tenant_cluster,
     resource_rule,
 )
-from .types import ATLAS_CLUSTER, ATLAS_DATABASE_USER, DATABASE_CLUSTER, DROPLET
+from .types import ATLAS_CLUSTER, ATLAS_DATABASE_USER, DATABASE_CLUSTER, DROPLET, REMOTE_COMMAND
 
 DEFAULT_END_OF_LIFE_IMAGES = BASELINE_END_OF_LIFE_IMAGES
 TLS_AT_LEAST_1_2 = ("TLS1_2", "TLS1_3")
@@ -142,4 +143,26 @@ def database_user(args: ResourceValidationArgs, report: ReportViolation) -> None
         )
 
 
-POLICIES = [monitoring, supported_image, atlas_tls, no_redis, database_user]
+@resource_rule(
+    "command-remote-host-key-pinned",
+    Severity.HIGH,
+    "Every remote command pins its host's SSH key (connection.hostKey), so a different key "
+    "at that address (a recycled address, an impostor) stops it before anything is sent.",
+)
+def host_key_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != REMOTE_COMMAND:
+        return
+    try:
+        pinned = (args.props.get("connection") or {}).get("hostKey")
+    except UnknownValueError:
+        return  # the key of a droplet not created yet: set, unknown until the update
+    if not pinned:
+        flag(
+            report,
+            args,
+            "connects without checking the host's SSH key (connection.hostKey unset)",
+            "set connection.hostKey to the droplet's host key (components/ssh.py: Host.host_key)",
+        )
+
+
+POLICIES = [host_key_pinned, monitoring, supported_image, atlas_tls, no_redis, database_user]

@@ -111,11 +111,11 @@ def tls_termination(args: StackValidationArgs, report: ReportViolation) -> None:
                     "the API hostname",
                 )
                 continue
-            bare = [
+            bare = sorted(
                 d.name
                 for d in _targets(balancer, droplets)
                 if not any(_depends_on(c, d) for c in certbots)
-            ]
+            )
             if bare:
                 flag(
                     report,

@@ -12,8 +12,9 @@ from matra_policies.types import (
     ATLAS_PROJECT,
     DATABASE_CLUSTER,
     DROPLET,
+    REMOTE_COMMAND,
 )
-from policy_harness import Resource, assert_no_violations, assert_violation
+from policy_harness import UNKNOWN, Resource, assert_no_violations, assert_violation, secret
 
 DEDICATED_SPEC = [
     {
@@ -288,4 +289,31 @@ class TestDatabaseUser:
                 {"roles": [{"roleName": "readWrite", "databaseName": "matra"}]},
             ),
             contains="is not scoped",
+        )
+
+
+class TestHostKeyPinned:
+    policy = hardening.host_key_pinned
+    connection: ClassVar[dict] = {"host": "203.0.113.11", "user": "ops", "privateKey": "k"}
+
+    def test_a_pinned_key_passes_even_as_a_secret(self):
+        pinned = {**self.connection, "hostKey": "ssh-ed25519 AAAAC3Nz host"}
+        assert_no_violations(
+            self.policy,
+            Resource(REMOTE_COMMAND, "delivery-api-0-env", {"connection": secret(pinned)}),
+        )
+
+    def test_a_connection_without_a_host_key_fails(self):
+        violation = assert_violation(
+            self.policy,
+            Resource(REMOTE_COMMAND, "delivery-api-0-env", {"connection": secret(self.connection)}),
+            contains="command.Command 'delivery-api-0-env': connects without checking the host's "
+            "SSH key",
+        )
+        assert violation.mandatory
+
+    def test_a_key_unknown_in_a_preview_is_no_violation(self):
+        pinned = {**self.connection, "hostKey": UNKNOWN}
+        assert_no_violations(
+            self.policy, Resource(REMOTE_COMMAND, "tls-api-0", {"connection": pinned})
         )

@@ -31,6 +31,7 @@ MUST_RUN_IN_PREVIEW = {
     "mongodbatlas-cluster-backup-schedule",
     "digitalocean-loadbalancer-tls-termination",
     "digitalocean-no-token-on-balanced-hosts",
+    "command-remote-host-key-pinned",
     "pulumi-protect-database-resources",
 }
 
