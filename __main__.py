@@ -1,5 +1,7 @@
 """matra-infra: read the stack's settings, compose the components, export outputs."""
 
+from dataclasses import asdict
+
 import pulumi
 import pulumi_digitalocean as digitalocean
 
@@ -19,8 +21,9 @@ from components import (
     CertbotSetupArgs,
     DropletFleet,
     DropletFleetArgs,
-    HostDelivery,
-    HostDeliveryArgs,
+    Host,
+    HostSetup,
+    HostSetupArgs,
     Network,
     NetworkArgs,
     SshAccess,
@@ -29,6 +32,7 @@ from components import (
     SshLogin,
 )
 from components import settings as stack_settings
+from components.loadbalancer import HealthCheck
 from components.settings import ADMIN_USER
 
 # Everything is validated here, before the first resource is registered.
@@ -36,6 +40,7 @@ settings = stack_settings.load()
 prefix = settings.name_prefix
 fleet_settings = settings.fleet
 access_settings = settings.access
+data = settings.data
 
 network = Network(
     "network",
@@ -82,6 +87,57 @@ login = SshLogin(
     admin_ssh_sources=access_settings.admin_ssh_sources,
 )
 
+# Data tier: the Atlas access list gets each API droplet's address as the fleet makes it.
+atlas = AtlasCluster(
+    "atlas",
+    AtlasClusterArgs(
+        name=prefix,
+        settings=data.atlas,
+        do_region=fleet_settings.region,
+        app_database=data.app_database,
+        app_username="matra-api",
+        protect=data.protect,
+    ),
+)
+cache = Cache(
+    "cache",
+    CacheArgs(
+        name=f"{prefix}-cache",
+        settings=data.redis,
+        placement=network.placement,
+        client_tag=network.fleet_tag,
+        tags=settings.tags("cache"),
+        image=fleet_settings.droplet_image,
+        login=login,
+    ),
+)
+
+# Each API host's setup over SSH: Docker, nginx, the deploy entry point, the registry
+# credentials, the app's .env, then the release the stack serves now.
+hosts = HostSetup(
+    "hosts",
+    HostSetupArgs(
+        account=account,
+        deploy_user=access_settings.deploy_user,
+        deploy_key=access.deploy_public_key,
+        fleet=fleet_settings,
+        delivery=settings.delivery,
+        mongodb_uri=atlas.connection_string,
+        redis_url=cache.url,
+        release_source=f"http://{fleet_settings.api_hostname}/.matra/release"
+        if fleet_settings.dns_zone
+        else "",
+    ),
+)
+
+
+def prepare(host: Host) -> pulumi.Resource:
+    """A new droplet may reach the database, then is set up; the next one waits for it."""
+    index = int(host.name.rsplit("-", 1)[1])
+    allowed = atlas.allow(index, AccessEntry(ip_address=host.address, comment=host.hostname))
+    return hosts.prepare(host, after=[allowed])
+
+
 fleet = DropletFleet(
     "api",
     DropletFleetArgs(
@@ -91,7 +147,7 @@ fleet = DropletFleet(
         login=login,
         settings=fleet_settings,
         deploy_user=access_settings.deploy_user,
-        deploy_key=access.deploy_public_key,
+        prepare=prepare,
         tags=settings.tags("api"),
         web_load_balancer_uids=[load_balancer.load_balancer_id] if load_balancer else None,
     ),
@@ -114,42 +170,11 @@ if fleet_settings.dns_zone is not None:
         ttl=300,
     )
 
-# Data tier: the Atlas access list holds exactly the fleet's public IPv4s.
-data = settings.data
-atlas = AtlasCluster(
-    "atlas",
-    AtlasClusterArgs(
-        name=prefix,
-        settings=data.atlas,
-        do_region=fleet_settings.region,
-        app_database=data.app_database,
-        app_username="matra-api",
-        access=[
-            AccessEntry(ip_address=droplet.ipv4_address, comment=droplet.name)
-            for droplet in fleet.droplets
-        ],
-        protect=data.protect,
-    ),
-)
-
-cache = Cache(
-    "cache",
-    CacheArgs(
-        name=f"{prefix}-cache",
-        settings=data.redis,
-        placement=network.placement,
-        client_tag=network.fleet_tag,
-        tags=settings.tags("cache"),
-        image=fleet_settings.droplet_image,
-        login=login,
-    ),
-)
-
-# The last mile, over SSH with the automation key: TLS, registry credentials, .env.
+# TLS: the balancer holds the certificate; only once it terminates TLS itself may the
+# droplets drop what an earlier per-droplet certbot setup left. A lone droplet gets its
+# own, once its nginx runs.
 tls = settings.tls
 if load_balancer is not None:
-    # The balancer holds the certificate. Only once it terminates TLS itself may the
-    # droplets drop what an earlier per-droplet certbot setup left.
     CertbotRemoval(
         "tls",
         CertbotRemovalArgs(hosts=fleet.hosts, account=account),
@@ -164,22 +189,11 @@ else:
             hostname=fleet_settings.api_hostname,
             email=tls.email,
             acme_directory_url=tls.acme_directory_url,
-            app_port=fleet_settings.app_port,
         ),
-        opts=pulumi.ResourceOptions(depends_on=[dns_record] if dns_record else []),
+        opts=pulumi.ResourceOptions(
+            depends_on=[*fleet.ready[:1], *([dns_record] if dns_record else [])]
+        ),
     )
-
-HostDelivery(
-    "delivery",
-    HostDeliveryArgs(
-        hosts=fleet.hosts,
-        account=account,
-        deploy_user=access_settings.deploy_user,
-        settings=settings.delivery,
-        mongodb_uri=atlas.connection_string,
-        redis_url=cache.url,
-    ),
-)
 
 # Operators' keys for the ops user, on every droplet the program reaches over SSH.
 AdminKeys(
@@ -200,7 +214,9 @@ digitalocean.Project(
     ),
 )
 
-# What the app's deploy job reads (`pulumi stack output --json`); README lists each.
+# What the app's deploy command reads (`pulumi stack output --json`); README lists each.
+pulumi.export("project", pulumi.get_project())
+pulumi.export("stack", settings.stack)
 pulumi.export("apiHostname", fleet_settings.api_hostname)
 pulumi.export("apiUrl", f"https://{fleet_settings.api_hostname}")
 pulumi.export("ingressIp", ingress_ip)
@@ -209,6 +225,13 @@ pulumi.export("dropletPublicIpv4s", fleet.public_ipv4s)
 pulumi.export("dropletPrivateIpv4s", fleet.private_ipv4s)
 pulumi.export("deployTargets", fleet.deploy_targets)
 pulumi.export("deployUser", access_settings.deploy_user)
+pulumi.export("appImage", hosts.image)
+pulumi.export(
+    "healthCheck",
+    asdict(
+        load_balancer.health_check if load_balancer else HealthCheck(fleet_settings.health_path)
+    ),
+)
 pulumi.export("fleetTag", fleet.fleet_tag)
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("mongodbHost", atlas.host)

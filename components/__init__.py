@@ -3,7 +3,7 @@
 from .access import SshAccess, SshAccessArgs
 from .atlas import AccessEntry, AtlasCluster, AtlasClusterArgs
 from .cache import Cache, CacheArgs
-from .fleet import DropletFleet, DropletFleetArgs, HostSetup
+from .fleet import DropletFleet, DropletFleetArgs
 from .hosts import (
     AdminKeys,
     AdminKeysArgs,
@@ -11,9 +11,8 @@ from .hosts import (
     CertbotRemovalArgs,
     CertbotSetup,
     CertbotSetupArgs,
-    HostDelivery,
-    HostDeliveryArgs,
 )
+from .hostsetup import HostSetup, HostSetupArgs
 from .loadbalancer import ApiLoadBalancer, ApiLoadBalancerArgs
 from .network import Network, NetworkArgs, Placement
 from .ssh import Host, SshAccount, SshLogin
@@ -35,9 +34,8 @@ __all__ = [
     "DropletFleet",
     "DropletFleetArgs",
     "Host",
-    "HostDelivery",
-    "HostDeliveryArgs",
     "HostSetup",
+    "HostSetupArgs",
     "Network",
     "NetworkArgs",
     "Placement",

@@ -41,7 +41,7 @@ class AtlasClusterArgs:
     app_database: str
     app_username: str
     access: Sequence[AccessEntry] = field(default_factory=tuple)
-    """Exactly the addresses that may connect (the fleet's public IPv4s)."""
+    """Addresses that may connect from the start; ``allow`` adds the rest."""
     protect: bool = False
     """Pulumi protect on the project, cluster and backup schedule, and Atlas
     termination protection on the cluster."""
@@ -116,14 +116,9 @@ class AtlasCluster(pulumi.ComponentResource):
                 opts=kept,
             )
 
+        self._name, self._project_id = name, project.id
         for index, entry in enumerate(args.access):
-            mongodbatlas.ProjectIpAccessList(
-                f"{name}-access-{index}",
-                project_id=project.id,
-                ip_address=entry.ip_address,
-                comment=entry.comment,
-                opts=child,
-            )
+            self.allow(index, entry)
 
         password = random.RandomPassword(
             f"{name}-app-password", length=40, special=False, opts=child
@@ -159,6 +154,17 @@ class AtlasCluster(pulumi.ComponentResource):
                 "host": self.host,
                 "connection_string": self.connection_string,
             }
+        )
+
+    def allow(self, index: int, entry: AccessEntry) -> mongodbatlas.ProjectIpAccessList:
+        """Let ``entry``'s address connect: the access list holds exactly the API droplets'
+        public IPv4s, the ``index``-th one's under the name <name>-access-<index>."""
+        return mongodbatlas.ProjectIpAccessList(
+            f"{self._name}-access-{index}",
+            project_id=self._project_id,
+            ip_address=entry.ip_address,
+            comment=entry.comment,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     @staticmethod

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from .cloudinit import HostSetup, api_user_data
+from .cloudinit import api_user_data
 from .guarded import DropletSpec, GuardedDroplets, egress_rules, icmp_from, ssh_ingress, web_ingress
 from .network import Placement
 from .settings import FleetSettings
@@ -28,8 +28,11 @@ class DropletFleetArgs:
     settings: FleetSettings
     """How many droplets, their size, image and backups, and what they serve."""
     deploy_user: str
-    deploy_key: pulumi.Input[str]
-    """The deploy job's public key, for the deploy user."""
+    """The deploy user cloud-init creates (its key arrives with the host setup)."""
+    prepare: Callable[[Host], pulumi.Resource] | None = None
+    """Sets up a droplet (HostSetup.prepare); the next droplet is created only once the
+    resource it returns exists, i.e. once the droplet before it serves. So droplets are
+    created, and replaced, one at a time, each serving before the next is touched."""
     tags: Sequence[str] = field(default_factory=tuple)
     """Tags besides the fleet tag."""
     web_load_balancer_uids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
@@ -72,6 +75,8 @@ class DropletFleet(pulumi.ComponentResource):
     """DigitalOcean URN of the reserved IP, when there is one."""
     droplets: list[digitalocean.Droplet]
     """The droplets in index order, for per-droplet resources (access lists)."""
+    ready: list[pulumi.Resource]
+    """Per droplet, what ``prepare`` returned: after it, the droplet serves."""
     hosts: list[Host]
     """The droplets as SSH hosts (api-0, api-1, ...) with their pinned host keys, for the
     commands run on them and the stack's known_hosts."""
@@ -81,27 +86,17 @@ class DropletFleet(pulumi.ComponentResource):
     ) -> None:
         super().__init__("matra:index:DropletFleet", name, None, opts)
         login, settings = args.login, args.settings
-        host = HostSetup(
-            deploy_user=args.deploy_user,
-            deploy_key=args.deploy_key,
-            app_port=settings.app_port,
-            health_path=settings.health_path,
-            server_name=settings.api_hostname,
-        )
 
         def user_data(
             host_private: pulumi.Output[str], host_public: pulumi.Output[str]
         ) -> pulumi.Output[str]:
-            return pulumi.Output.all(
-                login.public_key, args.deploy_key, host_private, host_public
-            ).apply(
+            return pulumi.Output.all(login.public_key, host_private, host_public).apply(
                 lambda keys: api_user_data(
-                    host,
                     admin_user=login.account.user,
                     admin_key=keys[0],
-                    deploy_key=keys[1],
-                    host_private_key=keys[2],
-                    host_public_key=keys[3],
+                    deploy_user=args.deploy_user,
+                    host_private_key=keys[1],
+                    host_public_key=keys[2],
                 )
             )
 
@@ -125,15 +120,19 @@ class DropletFleet(pulumi.ComponentResource):
             ),
             parent=self,
         )
-        built = [
-            guarded.droplet(
+        built: list[tuple[digitalocean.Droplet, Host]] = []
+        self.ready: list[pulumi.Resource] = []
+        for index in range(settings.droplet_count):
+            droplet, host = guarded.droplet(
                 f"{name}-{index}",
                 droplet_name=f"{args.name_prefix}-{index}",
                 host_name=f"{name}-{index}",
                 user_data=user_data,
+                after=self.ready[-1:],
             )
-            for index in range(settings.droplet_count)
-        ]
+            built.append((droplet, host))
+            if args.prepare is not None:
+                self.ready.append(args.prepare(host))
         droplets = [droplet for droplet, _ in built]
 
         self.reserved_ip = None
@@ -143,7 +142,8 @@ class DropletFleet(pulumi.ComponentResource):
                 f"{name}-ip",
                 region=args.placement.region,
                 droplet_id=droplets[0].id.apply(int),
-                opts=pulumi.ResourceOptions(parent=self),
+                # A new droplet takes the address once it serves the current release.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self.ready[:1]),
             )
             self.reserved_ip = reserved.ip_address
             self.reserved_ip_urn = reserved.reserved_ip_urn

@@ -134,10 +134,11 @@ class GuardedDroplets:
         droplet_name: str,
         host_name: str,
         user_data: Callable[[pulumi.Output[str], pulumi.Output[str]], pulumi.Output[str]],
+        after: Sequence[pulumi.Resource] = (),
     ) -> tuple[digitalocean.Droplet, Host]:
-        """One droplet carrying the tag, with its own SSH host key. ``user_data(private,
-        public)`` renders its cloud-init around that key. Returns the droplet and the
-        Host to reach it by (its key pinned)."""
+        """One droplet carrying the tag, with its own SSH host key, created after the
+        firewall and after ``after``. ``user_data(private, public)`` renders its cloud-init
+        around that key. Returns the droplet and the Host to reach it by (its key pinned)."""
         spec = self.spec
         policy = spec.backup_policy
         # What replaces this droplet (its image, region, VPC, SSH keys or the rest of its
@@ -177,7 +178,7 @@ class GuardedDroplets:
             # secret in state), nothing else secret: the rest arrives over SSH.
             user_data=document,
             # The firewall selecting the tag exists first: no droplet boots unguarded.
-            opts=pulumi.ResourceOptions(parent=self.parent, depends_on=[self.firewall]),
+            opts=pulumi.ResourceOptions(parent=self.parent, depends_on=[self.firewall, *after]),
         )
         host = Host(
             name=host_name,

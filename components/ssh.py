@@ -94,6 +94,7 @@ class SshAccount:
         parent: pulumi.Resource,
         stdin: pulumi.Input[str] | None = None,
         triggers: Sequence[pulumi.Input[Any]] = (),
+        depends_on: Sequence[pulumi.Resource] = (),
     ) -> command.remote.Command:
         """Run ``script`` on ``host`` as this account. It runs again when the droplet is
         replaced, when a trigger changes or when its stdin (where secrets travel)
@@ -104,7 +105,7 @@ class SshAccount:
             create=script,
             stdin=stdin,
             triggers=[host.droplet_id, *triggers],
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
         )
 
 

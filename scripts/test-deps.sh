@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian packages the tests drive: validators (cloud-init's schema check, shellcheck)
 # and the real parts of the test hosts (sshd, sudo, iproute2 for network namespaces,
-# nginx, curl, certbot, redis-server). Installs what is missing when run as root (never
+# nginx, curl, certbot, redis-server; Docker's engine, a registry and HAProxy as the
+# load balancer, for the deploy tests). Installs what is missing when run as root (never
 # starting the packages' own daemons: the tests start theirs inside test hosts);
 # otherwise names what is missing and the command that installs it.
 set -euo pipefail
@@ -10,6 +11,7 @@ packages=(
     cloud-init shellcheck python3-venv
     openssh-server openssh-client sudo iproute2 nginx curl certbot
     python3-certbot-dns-digitalocean redis-server
+    docker.io docker-registry haproxy
 )
 
 missing=()

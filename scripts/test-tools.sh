@@ -30,3 +30,39 @@ if ! built pebble "$PEBBLE_VERSION"; then
     chmod -R u+w "$dir/certs"
     touch "$dir/.complete"
 fi
+
+# The docker compose CLI plugin: `go install` refuses the module (its go.mod has exclude
+# directives), so its source is downloaded and built as the main module, as compose's
+# own Makefile does.
+if ! built compose "$COMPOSE_VERSION"; then
+    dir=$cache/compose-$COMPOSE_VERSION
+    module=github.com/docker/compose/${COMPOSE_VERSION%%.*}
+    echo "make test-tools: building docker compose $COMPOSE_VERSION into $dir (a few minutes)"
+    src=$(cd /tmp && go mod download -json "$module@$COMPOSE_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+    work=$(mktemp -d)
+    cp -R "$src/." "$work/"
+    chmod -R u+w "$work"
+    mkdir -p "$dir/bin"
+    (cd "$work" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath \
+        -ldflags "-w -s -X $module/internal.Version=$COMPOSE_VERSION" \
+        -o "$dir/bin/docker-compose" ./cmd)
+    rm -rf "$work"
+    touch "$dir/.complete"
+fi
+
+# busybox-static, unpacked from Debian's package (installing it would remove busybox).
+if ! built busybox "$BUSYBOX_VERSION"; then
+    dir=$cache/busybox-$BUSYBOX_VERSION
+    echo "make test-tools: fetching Debian's busybox-static into $dir"
+    work=$(mktemp -d)
+    (cd "$work" && apt-get download busybox-static >/dev/null 2>&1) || {
+        echo "make test-tools: apt-get download busybox-static failed; run apt-get update (as root) and try again" >&2
+        rm -rf "$work"
+        exit 1
+    }
+    mkdir -p "$dir/bin"
+    dpkg-deb -x "$work"/busybox-static_*.deb "$work/x"
+    cp "$work/x/bin/busybox" "$dir/bin/busybox"
+    rm -rf "$work"
+    touch "$dir/.complete"
+fi

@@ -79,7 +79,9 @@ def test_a_stack_supplied_key_flows_from_secret_config():
         document = plain(droplet.inputs["userData"])
         assert "PRIVATE-MATERIAL" not in document
         assert "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISupplied ops" in document
-        assert DEPLOY_JOB in document
+    # The deploy job's key reaches each API host with its setup (not with user data).
+    setups = [c for c in run_.of_type("command:remote:Command") if c.name.endswith("-setup")]
+    assert len(setups) == 3 and all(DEPLOY_JOB in c.inputs["create"] for c in setups)
     for command in run_.of_type("command:remote:Command"):
         assert plain(command.inputs["connection"])["privateKey"] == "PRIVATE-MATERIAL"
 

@@ -8,7 +8,6 @@ import subprocess
 import pytest
 import yaml
 
-from components.rendering import render
 from harness import GENERATED_KEYS, STACKS, is_secret_input, mock_private_key, plain, run_program
 
 
@@ -59,33 +58,25 @@ def test_cloud_init_schema_rejects_a_broken_document(tmp_path):
     assert result.returncode != 0
 
 
-def test_docker_from_dockers_repository_with_a_pinned_key(user_data):
+def test_first_boot_only_users_the_host_key_sshd_and_ufw(user_data):
+    """Docker, nginx and the app's contract come later, over SSH (test_host_setup.py)."""
     _, document, _ = user_data
     config = yaml.safe_load(document)
-    files = {f["path"]: f for f in config["write_files"]}
-    installer = files["/usr/local/sbin/matra-install-docker"]
-    assert installer["permissions"] == "0755"
-    assert installer["content"] == render("install-docker.sh.j2")
-    script = installer["content"]
-    assert "curl -fsSL --retry 5 https://download.docker.com/linux/ubuntu/gpg" in script
-    assert "fingerprint=9DC858229FC7DD38854AE2D88D81803C0EBFCD88" in script
-    assert "signed-by=$keyring] https://download.docker.com/linux/ubuntu" in script
-    for package in ("docker-ce", "docker-ce-cli", "containerd.io", "docker-compose-plugin"):
-        assert package in script
-    # Docker installs before anything needs its group; apt sources via keyservers (port
-    # 11371, closed by the firewall) are not used at all.
-    assert config["runcmd"][0] == ["/usr/local/sbin/matra-install-docker"]
-    assert "apt" not in config
-    for package in ("nginx", "ufw", "gnupg", "curl"):
-        assert package in config["packages"]
-
-
-def test_docker_compose_shim_keeps_the_seed_deploy_working(user_data):
-    _, document, _ = user_data
-    files = {f["path"]: f for f in yaml.safe_load(document)["write_files"]}
-    shim = files["/usr/local/bin/docker-compose"]
-    assert shim["permissions"] == "0755"
-    assert shim["content"] == '#!/bin/sh\nexec docker compose "$@"\n'
+    assert set(config) == {
+        "package_update", "package_upgrade", "packages", "disable_root", "ssh_pwauth",
+        "ssh_deletekeys", "ssh_genkeytypes", "ssh_keys", "users", "write_files", "runcmd",
+        "final_message",
+    }  # fmt: skip
+    assert [f["path"] for f in config["write_files"]] == ["/etc/ssh/sshd_config.d/60-matra.conf"]
+    assert set(config["packages"]) == {
+        "ca-certificates",
+        "curl",
+        "ufw",
+        "unattended-upgrades",
+        "gnupg",
+    }
+    for later in ("docker", "nginx", "/opt/matra"):
+        assert later not in document, later
 
 
 def test_admin_and_deploy_users_and_ssh_hardening(user_data):
@@ -94,17 +85,16 @@ def test_admin_and_deploy_users_and_ssh_hardening(user_data):
     ops, deploy = config["users"]
     assert ops["name"] == "ops" and ops["sudo"] == "ALL=(ALL) NOPASSWD:ALL"
     assert ops["ssh_authorized_keys"] == [run.outputs["automationSshPublicKey"].value]
+    # The deploy user has no key of its own here: HostSetup gives it one, runnable only
+    # through the deploy entry point.
     assert deploy["name"] == "deploy" and "sudo" not in deploy
-    assert deploy["ssh_authorized_keys"] == [run.outputs["deploySshPublicKey"].value]
+    assert "ssh_authorized_keys" not in deploy
     assert ops["lock_passwd"] is True and deploy["lock_passwd"] is True
     assert config["disable_root"] is True and config["ssh_pwauth"] is False
     sshd = {f["path"]: f for f in config["write_files"]}["/etc/ssh/sshd_config.d/60-matra.conf"]
     assert "PermitRootLogin no" in sshd["content"]
     assert "PasswordAuthentication no" in sshd["content"]
     assert "AllowUsers ops deploy" in sshd["content"]
-    commands = [" ".join(map(str, c)) if isinstance(c, list) else c for c in config["runcmd"]]
-    assert "usermod --append --groups docker deploy" in commands
-    assert "install -d -m 0750 -o deploy -g deploy /opt/matra" in commands
 
 
 def test_ufw_allows_ssh_http_https_only(user_data):
@@ -118,21 +108,6 @@ def test_ufw_allows_ssh_http_https_only(user_data):
         "ufw allow 443/tcp",
         "ufw --force enable",
     ]
-
-
-def test_nginx_proxies_the_app_and_the_health_path(user_data):
-    stack, document, _ = user_data
-    files = {f["path"]: f for f in yaml.safe_load(document)["write_files"]}
-    site = files["/etc/nginx/sites-available/matra"]["content"]
-    assert "listen 80 default_server;" in site
-    assert "location = /healthz {\n        proxy_pass http://127.0.0.1:8080;" in site
-    assert "location / {\n        proxy_pass http://127.0.0.1:8080;" in site
-    hostname = {
-        "dev": "api.dev.matra.io",
-        "staging": "api.staging.matra.io",
-        "prod": "api.matra.io",
-    }[stack]
-    assert f"server_name {hostname};" in site
 
 
 def test_no_secret_material_in_user_data_but_the_droplets_own_host_key(user_data):

@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+import pulumi_random as random
 import pytest
 
 from components import DropletFleet, DropletFleetArgs, Placement
@@ -37,7 +38,6 @@ def fleet_args(count=2, backup_policy=None, **changes):
         login=LOGIN,
         settings=replace(FLEET, droplet_count=count, backup_policy=backup_policy),
         deploy_user="deploy",
-        deploy_key="ssh-ed25519 AAAAC3Nz deployjob",
         tags=["matra", "role:api"],
         web_load_balancer_uids=["lb-uid"],
     )
@@ -133,14 +133,54 @@ def test_web_open_to_anywhere_without_a_load_balancer_and_reserved_ip():
     assert resolve(fleet.reserved_ip).value == "192.0.2.50"
 
 
-def test_user_data_is_the_rendered_template_with_the_keys():
+def test_user_data_is_the_first_boot_alone():
+    """Users, the automation key, the host key: what lasts the droplet's life. What the
+    app needs (Docker, nginx, the deploy key) arrives with HostSetup, so changing it
+    replaces no droplet."""
     result, _ = build()
     for droplet in result.of_type(DROPLET):
         user_data = plain(droplet.inputs["userData"])
         assert user_data.startswith("#cloud-config\n")
         assert '"ssh-ed25519 AAAAC3Nz automation"' in user_data
-        assert '"ssh-ed25519 AAAAC3Nz deployjob"' in user_data
-        assert "proxy_pass http://127.0.0.1:8080;" in user_data
+        assert '- name: "deploy"' in user_data
+        for later in (
+            "docker",
+            "nginx",
+            "proxy_pass",
+            "/opt/matra",
+            'ssh_authorized_keys:\n      - "ssh-ed25519 AAAAC3Nz deploy',
+        ):
+            assert later not in user_data, later
+
+
+def test_each_droplet_is_made_only_once_the_one_before_serves():
+    """Creating (or replacing) droplet N waits for droplet N-1's setup to finish: the
+    fleet changes one droplet at a time, each serving before the next is touched."""
+    ready = {}
+
+    def prepare(host):
+        ready[host.name] = random.RandomString(f"ready-{host.name}", length=4)
+        return ready[host.name]
+
+    result, fleet = build(count=3, prepare=prepare)
+    droplets = {d.name: d for d in result.of_type(DROPLET)}
+    firewall = result.one(FIREWALL).urn
+    readies = {result.by_name(f"ready-api-{i}").urn: i for i in range(3)}
+    for index in range(3):
+        waits_for = {readies[u] for u in droplets[f"api-{index}"].dependencies if u in readies}
+        assert waits_for == ({index - 1} if index else set()), index
+        assert firewall in droplets[f"api-{index}"].dependencies
+    assert len(fleet.ready) == 3
+
+
+def test_the_reserved_ip_moves_to_a_new_droplet_only_once_it_serves():
+    result, _ = build(
+        count=1,
+        web_load_balancer_uids=None,
+        prepare=lambda host: random.RandomString(f"ready-{host.name}", length=4),
+    )
+    reserved = result.one("digitalocean:index/reservedIp:ReservedIp")
+    assert result.by_name("ready-api-0").urn in reserved.dependencies
 
 
 @pytest.mark.parametrize(

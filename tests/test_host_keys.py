@@ -78,7 +78,9 @@ def triggers(run):
     [
         ({"dropletImage": "ubuntu-22-04-x64"}, True),  # a new image: new droplets, new keys
         ({"region": "fra1"}, True),
-        ({"deploySshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDeployJob ci"}, True),
+        ({"sshPublicKeys": []}, False),
+        # The deploy key arrives with HostSetup, not in user data.
+        ({"deploySshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDeployJob ci"}, False),
         ({"dropletSize": "s-8vcpu-16gb"}, False),  # a resize keeps the droplet and its key
         ({"sshPublicKeys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperator a@b"]}, False),
         ({"appEnv": ["NODE_ENV=production", "FEATURE=on"]}, False),

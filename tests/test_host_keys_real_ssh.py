@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from components.cloudinit import HostSetup, api_user_data
+from components.cloudinit import api_user_data
 from components.hosts import certbot_script, delivery_script
 from components.rendering import render
 from components.ssh import known_hosts_line
@@ -34,10 +34,9 @@ def pinned(tmp_path_factory):
     private, public = generated_host_key(tmp)
     user_data = yaml.safe_load(
         api_user_data(
-            HostSetup("deploy", "", app_port=8080, health_path="/healthz", server_name="api.t.io"),
             admin_user="ops",
             admin_key="ssh-ed25519 AAAAC3Nz ops",
-            deploy_key="ssh-ed25519 AAAAC3Nz deploy",
+            deploy_user="deploy",
             host_private_key=private,
             host_public_key=public,
         )
@@ -61,7 +60,6 @@ SCRIPTS = {
         hostname="api.t.io",
         email="ops@t.io",
         acme_directory_url="https://acme.example/dir",
-        app_port=8080,
         issue_certificate=False,
     ),
     "redis": lambda: render("redis-configure.sh.j2", private_ip="127.0.0.1"),

@@ -1,10 +1,9 @@
-"""CertbotSetup, CertbotRemoval, HostDelivery and AdminKeys on mocks: the right commands
-on the right droplets, with their triggers and connection, secrets only on stdin;
-certbot on dev's lone droplet, none behind the load balancer."""
+"""CertbotSetup, CertbotRemoval and AdminKeys on mocks: the right commands on the right
+droplets, with their triggers and connection, secrets only on stdin; certbot on dev's
+lone droplet, none behind the load balancer."""
 
 import pytest
 
-from components.hosts import env_file
 from harness import (
     GENERATED_KEYS,
     OPERATOR_VALUES,
@@ -14,7 +13,7 @@ from harness import (
     plain,
     run_program,
 )
-from matra_policies.types import DNS_RECORD, DROPLET, LOAD_BALANCER, REGISTRY_CREDENTIALS
+from matra_policies.types import DNS_RECORD, DROPLET, LOAD_BALANCER
 from matra_policies.types import REMOTE_COMMAND as COMMAND
 
 
@@ -79,33 +78,6 @@ def test_dev_runs_certbot_over_http01_on_its_lone_droplet_with_no_stdin():
     assert dns.urn in tls_component.dependencies
 
 
-def test_delivery_per_droplet_env_and_registry_credentials():
-    program = prod_update(appSecretEnv="SENTRY_DSN=https://key@sentry.io/1")
-    delivery = commands(program, "delivery")
-    assert [c.name for c in delivery] == [
-        f"delivery-api-{i}-{kind}" for i in range(3) for kind in ("env", "registry")
-    ]
-    mongodb = program.outputs["mongodbUri"].value
-    redis = program.outputs["redisUrl"].value
-    for command in delivery:
-        assert is_secret_input(command.inputs["stdin"])
-        content = plain(command.inputs["stdin"])
-        assert "owner=deploy" in command.inputs["create"]
-        if command.name.endswith("-env"):
-            assert "dest=/opt/matra/.env" in command.inputs["create"]
-            assert content == env_file(
-                mongodb_uri=mongodb,
-                redis_url=redis,
-                plain=[("NODE_ENV", "production")],
-                secret_lines="SENTRY_DSN=https://key@sentry.io/1",
-            )
-        else:
-            assert "dest=/home/deploy/.docker/config.json" in command.inputs["create"]
-            assert content.startswith('{"auths":')
-    creds = program.one(REGISTRY_CREDENTIALS)
-    assert creds.inputs == {"registryName": "matra", "write": False}
-
-
 def test_no_secret_appears_in_any_command_string():
     program = prod_update(appSecretEnv="SENTRY_DSN=https://key@sentry.io/1")
     secrets = [
@@ -122,17 +94,6 @@ def test_no_secret_appears_in_any_command_string():
     for droplet in program.of_type(DROPLET):
         for secret in secrets:
             assert secret not in plain(droplet.inputs["userData"])
-
-
-def test_changing_app_settings_changes_only_the_env_commands():
-    before = prod_update()
-    after = prod_update(appEnv=["NODE_ENV=production", "FEATURE_X=on"])
-    changed = {
-        r.name
-        for r in after.registrations
-        if r.inputs != next(b for b in before.registrations if b.urn == r.urn).inputs
-    }
-    assert changed == {"delivery-api-0-env", "delivery-api-1-env", "delivery-api-2-env"}
 
 
 OPERATOR = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperator alice@laptop"

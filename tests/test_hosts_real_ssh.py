@@ -7,10 +7,9 @@ import os
 import shutil
 
 import pytest
-import yaml
 
-from components.cloudinit import HostSetup, api_user_data
-from components.hosts import certbot_script, delivery_script, env_file
+from components.hosts import certbot_script, delivery_script
+from components.hostsetup import env_file
 from components.rendering import render
 from testhost import NamespaceHost, PebbleAcme, wait_for_port
 
@@ -132,7 +131,6 @@ def certbot_unissued():
         hostname="api.matra.io",
         email="ops@matra.io",
         acme_directory_url="https://acme-staging-v02.api.letsencrypt.org/directory",
-        app_port=8080,
         issue_certificate=False,
     )
 
@@ -155,7 +153,7 @@ def test_certbot_setup_lays_down_its_site_and_hook_idempotently_and_needs_no_sec
     assert host.stat("/etc/nginx/sites-available/matra-tls") == "644 root root"
     assert "server_name api.matra.io;" in site
     assert "ssl_certificate /etc/letsencrypt/live/api.matra.io/fullchain.pem;" in site
-    assert "proxy_pass http://127.0.0.1:8080;" in site
+    assert "proxy_pass http://matra_app;" in site
     assert "proxy_set_header Host $host;" in site
     assert host.stat("/var/www/letsencrypt") == "755 root root"
     # No certificate yet, so the TLS site is not enabled (nginx -t would fail).
@@ -250,28 +248,16 @@ def acme_host():
         test_host.stop()
 
 
-def _cloud_init_nginx(host):
-    """Lay down nginx as the API cloud-init does, start it, and an app on 8080 (once)."""
+def _host_nginx(host):
+    """Lay down nginx as HostSetup does (its site, the upstream on slot a's port), start it,
+    and an app on that port (once)."""
     if host.ssh("test -e /etc/nginx/sites-enabled/matra").returncode == 0:
         return
-    document = yaml.safe_load(
-        api_user_data(
-            HostSetup(
-                "deploy", "", app_port=8080, health_path="/healthz", server_name="api.matra.io"
-            ),
-            admin_user="ops",
-            admin_key="ssh-ed25519 AAAAC3Nz test",
-            deploy_key="ssh-ed25519 AAAAC3Nz deploy",
-            host_private_key="",
-            host_public_key="",
-        )
-    )
-    site = next(
-        f for f in document["write_files"] if f["path"] == "/etc/nginx/sites-available/matra"
-    )["content"]
+    site = render("nginx-site.conf.j2", server_name="api.matra.io")
     steps = (
-        "sudo install -d -m 0755 /var/www/letsencrypt /opt/app && "
+        "sudo install -d -m 0755 /var/www/letsencrypt /opt/app /opt/matra && "
         "sudo tee /etc/nginx/sites-available/matra >/dev/null && "
+        "echo 'server 127.0.0.1:8080;' | sudo tee /etc/nginx/matra-upstream.conf >/dev/null && "
         "sudo ln -sf /etc/nginx/sites-available/matra /etc/nginx/sites-enabled/matra && "
         "sudo rm -f /etc/nginx/sites-enabled/default && sudo nginx -t && sudo nginx && "
         "echo ok | sudo tee /opt/app/healthz >/dev/null && "
@@ -285,7 +271,7 @@ def _cloud_init_nginx(host):
 
 def test_certbot_gets_a_certificate_and_nginx_serves_it(acme_host):
     host, acme = acme_host
-    _cloud_init_nginx(host)
+    _host_nginx(host)
     plain_http = host.netns_exec("curl", "-sS", "http://127.0.0.1/healthz")
     assert plain_http.stdout == "ok\n", plain_http.stderr
 
@@ -308,9 +294,7 @@ def test_certbot_gets_a_certificate_and_nginx_serves_it(acme_host):
 def _request_http01(host, hostname, directory_url):
     """Run the certbot script for ``hostname`` (HTTP-01) over SSH; it must succeed."""
     result = host.ssh(
-        certbot_script(
-            hostname=hostname, email="ops@matra.io", acme_directory_url=directory_url, app_port=8080
-        )
+        certbot_script(hostname=hostname, email="ops@matra.io", acme_directory_url=directory_url)
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -340,7 +324,7 @@ def test_a_new_acme_directory_replaces_the_certificate(acme_host):
     """The stack moving from one ACME directory to another (staging -> production)
     re-runs the command (a trigger) and must not keep the old directory's certificate."""
     host, acme = acme_host
-    _cloud_init_nginx(host)
+    _host_nginx(host)
     _request_http01(host, "api.matra.io", acme.directory_url)
     before = _serial(host, "api.matra.io")
     # The same Pebble under another directory URL is, to certbot, another ACME server.
@@ -353,7 +337,7 @@ def test_a_new_acme_directory_replaces_the_certificate(acme_host):
 
 def test_a_new_hostname_gets_its_own_certificate_and_site(acme_host):
     host, acme = acme_host
-    _cloud_init_nginx(host)
+    _host_nginx(host)
     _request_http01(host, "api2.matra.io", acme.directory_url)
     site = host.read("/etc/nginx/sites-available/matra-tls")
     assert "server_name api2.matra.io;" in site

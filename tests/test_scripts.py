@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from components.hosts import certbot_script, delivery_script
+from components.hostsetup import HostContract, release_bootstrap_script
 from components.rendering import TEMPLATE_DIR, render
 from harness import ROOT
 
@@ -25,12 +26,20 @@ def test_shellcheck(script):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+CONTRACT = HostContract(
+    image="registry.digitalocean.com/matra/api",
+    app_port=8080,
+    health_path="/healthz",
+    server_name="api.matra.io",
+    admin_user="ops",
+    deploy_user="deploy",
+)
+
 RENDERED = {
     "certbot-setup": lambda: certbot_script(
         hostname="api.dev.matra.io",
         email="ops@matra.io",
         acme_directory_url="https://acme-staging-v02.api.letsencrypt.org/directory",
-        app_port=8080,
     ),
     "certbot-remove": lambda: render("certbot-remove.sh.j2"),
     "deliver-file .env": lambda: delivery_script(
@@ -38,6 +47,11 @@ RENDERED = {
     ),
     "redis-configure": lambda: render("redis-configure.sh.j2", private_ip="10.10.0.5"),
     "install-docker": lambda: render("install-docker.sh.j2"),
+    "host-setup": lambda: CONTRACT.setup_script("ssh-ed25519 AAAAC3Nz deploy"),
+    "matra-deploy": lambda: CONTRACT.deploy_script(),
+    "matra-deploy-gate": lambda: render("matra-deploy-gate.sh.j2"),
+    "docker-compose-shim": lambda: render("docker-compose-shim.sh.j2", port_b=8081),
+    "release-bootstrap": lambda: release_bootstrap_script("http://api.matra.io/.matra/release"),
 }
 
 
@@ -52,7 +66,7 @@ def test_rendered_script_passes_shellcheck(name, tmp_path):
     script = tmp_path / "script.sh"
     script.write_text(RENDERED[name]())
     result = subprocess.run(
-        ["shellcheck", "--shell=sh", str(script)], capture_output=True, text=True, check=False
+        ["shellcheck", str(script)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout
 

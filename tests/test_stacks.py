@@ -117,7 +117,7 @@ def test_every_component_child_has_a_parent(stack):
         "atlas",
         "cache",
         "tls",
-        "delivery",
+        "hosts",
         "operator-keys",
     }
 

@@ -46,22 +46,26 @@ OVERLAID = ("etc", "opt", "home", "var", "run", "usr")
 
 # Stand-ins for what the host's init system would do.
 SYSTEMCTL = """#!/bin/sh
-# Test host stand-in for systemctl: no systemd runs here.
-if [ "$1" = reload ] && [ "$2" = nginx ]; then exec nginx -s reload; fi
-if [ "$1" = try-reload-or-restart ] && [ "$2" = nginx ]; then
-    if [ -f /run/nginx.pid ]; then exec nginx -s reload; fi
-    exit 0
-fi
-if [ "$1" = restart ] && [ "$2" = redis-server ]; then
-    # By its pid file (the host's own /run): never a redis-server of the machine itself.
-    if [ -f /run/redis/redis-server.pid ]; then
-        kill "$(cat /run/redis/redis-server.pid)" 2>/dev/null || true
-        sleep 0.5
-    fi
-    install -d -o redis -g redis /run/redis
-    exec setpriv --reuid=redis --regid=redis --clear-groups \
-        redis-server /etc/redis/redis.conf --daemonize yes
-fi
+# Test host stand-in for systemctl: no systemd runs here. What the host scripts ask of it.
+nginx_running() { [ -f /run/nginx.pid ] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; }
+case "$1 ${2:-}" in
+    "reload nginx") exec nginx -s reload ;;
+    "reload-or-restart nginx")
+        if nginx_running; then exec nginx -s reload; else exec nginx; fi ;;
+    "try-reload-or-restart nginx")
+        if nginx_running; then exec nginx -s reload; fi; exit 0 ;;
+    # sshd is this host's first process; SIGHUP makes it read its configuration again.
+    "try-reload-or-restart ssh.service" | "reload ssh" | "reload ssh.service") exec kill -HUP 1 ;;
+    "restart redis-server")
+        # By its pid file (the host's own /run): never a redis-server of the machine itself.
+        if [ -f /run/redis/redis-server.pid ]; then
+            kill "$(cat /run/redis/redis-server.pid)" 2>/dev/null || true
+            sleep 0.5
+        fi
+        install -d -o redis -g redis /run/redis
+        exec setpriv --reuid=redis --regid=redis --clear-groups \\
+            redis-server /etc/redis/redis.conf --daemonize yes ;;
+esac
 exit 0
 """
 CLOUD_INIT = """#!/bin/sh
@@ -72,7 +76,7 @@ exit 0
 
 SETUP = r"""
 set -eu
-work=$1; user=$2; deploy=$3
+work=$1; user=$2; deploy=$3; docker=$4; registry=$5; number=$6
 mkdir -p "$work/ovl"
 mount -t tmpfs tmpfs "$work/ovl"
 for dir in @OVERLAID@; do
@@ -96,6 +100,26 @@ done
 echo "$user ALL=(ALL) NOPASSWD:ALL" > "/etc/sudoers.d/90-$user"
 chmod 0440 "/etc/sudoers.d/90-$user"
 mkdir -p /run/sshd
+if [ "$docker" = yes ]; then
+    # Docker's engine as on a droplet (this host's own /var/lib/docker and socket), in
+    # what this machine allows: vfs storage, no default bridge, no iptables.
+    install -d /usr/local/lib/docker/cli-plugins /etc/docker
+    install -m 0755 "$work/docker-compose" /usr/local/lib/docker/cli-plugins/docker-compose
+    printf '{"deprecated-key-path": "/etc/docker/key.json"}\n' > /etc/docker/daemon.json
+    dockerd --storage-driver vfs --bridge=none --iptables=false --ip-masq=false \
+        --cgroup-parent "matra-test-$number" --insecure-registry "$registry" \
+        >/var/log/dockerd.log 2>&1 &
+    tries=0
+    until docker version >/dev/null 2>&1; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt 300 ]; then
+            echo "dockerd did not start" >&2
+            tail /var/log/dockerd.log >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+fi
 exec /usr/sbin/sshd -D -e -f "$work/sshd_config"
 """
 
@@ -111,9 +135,15 @@ class NamespaceHost:
         deploy_user: str = "deploy",
         extra_ca: Path | None = None,
         host_key: str | None = None,
+        docker: bool = False,
+        hub: str | None = None,
     ) -> None:
         """``host_key``: the OpenSSH private key sshd presents (as cloud-init installs the
-        program's); a fresh one if None."""
+        program's); a fresh one if None. ``docker``: run Docker's engine (with the compose
+        plugin) inside the host. ``hub``: an address of this machine the host reaches
+        through its gateway (where the test registry and load balancer listen)."""
+        self.docker = docker
+        self.hub = hub
         self.user = user
         self.deploy_user = deploy_user
         self.netns = ""
@@ -164,6 +194,8 @@ class NamespaceHost:
             (keys / "host_key").write_text(self.host_key)
             (keys / "host_key").chmod(0o600)
         (self.work / "sshd_config").write_text(
+            # As on Ubuntu: drop-in files first (HostSetup writes the deploy user's there).
+            "Include /etc/ssh/sshd_config.d/*.conf\n"
             f"ListenAddress {self.address}\nPort 22\nHostKey {keys / 'host_key'}\n"
             f"PidFile {self.work / 'sshd.pid'}\nAuthorizedKeysFile .ssh/authorized_keys\n"
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
@@ -174,6 +206,8 @@ class NamespaceHost:
         (self.work / "cloud-init").write_text(CLOUD_INIT)
         if self.extra_ca is not None:
             shutil.copy(self.extra_ca, self.work / "extra-ca.pem")
+        if self.docker:
+            shutil.copy(tools.require("compose", "docker-compose"), self.work / "docker-compose")
 
         self._ip(
             "link", "add", self.veth, "type", "veth", "peer", "name", "eth0", "netns", self.netns
@@ -183,14 +217,17 @@ class NamespaceHost:
         self._ip("addr", "add", f"{self.address}/30", "dev", "eth0", netns=True)
         self._ip("link", "set", "eth0", "up", netns=True)
         self._ip("link", "set", "lo", "up", netns=True)
+        if self.hub is not None:
+            # The hub is one of this machine's own addresses: no forwarding needed.
+            self._ip("route", "add", f"{self.hub}/32", "via", self.gateway, netns=True)
 
         log = open(self.work / "sshd.log", "wb")  # noqa: SIM115 (closed with the process)
+        # nsenter, not `ip netns exec`: that mounts a sysfs of its own, without the cgroup
+        # hierarchies Docker's engine needs.
         self._sshd = subprocess.Popen(
             [
-                "ip",
-                "netns",
-                "exec",
-                self.netns,
+                "nsenter",
+                f"--net=/run/netns/{self.netns}",
                 "unshare",
                 "--mount",
                 "--pid",
@@ -203,6 +240,9 @@ class NamespaceHost:
                 str(self.work),
                 self.user,
                 self.deploy_user,
+                "yes" if self.docker else "no",
+                f"{self.hub}:5000" if self.hub else "",
+                self.netns.rsplit("-", 1)[1],
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -355,7 +395,26 @@ class NamespaceHost:
                 self._sshd.kill()
         subprocess.run(["ip", "link", "delete", self.veth], capture_output=True, check=False)
         subprocess.run(["ip", "netns", "delete", self.netns], capture_output=True, check=False)
+        if self.docker:
+            remove_cgroups(f"matra-test-{self.netns.rsplit('-', 1)[1]}")
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def remove_cgroups(name: str) -> None:
+    """The empty cgroups Docker's engine made under ``name`` (its --cgroup-parent, below
+    this process's own cgroup) outlive it: remove them, deepest first."""
+    found = subprocess.run(
+        ["find", "/sys/fs/cgroup", "-maxdepth", "6", "-type", "d", "-name", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    for top in found:
+        subprocess.run(
+            ["find", top, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"],
+            capture_output=True,
+            check=False,
+        )
 
 
 def wait_for_port(host: NamespaceHost, port: int, seconds: float = 20) -> None:

@@ -13,11 +13,14 @@ RESERVED_ENV_KEYS = frozenset({"MONGODB_URI", "REDIS_URL"})
 """Keys of the app's .env that the stack itself sets."""
 _ENV_KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _REGISTRY = re.compile(r"^[a-z0-9-]{1,63}$")
+_REPOSITORY = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
 class DeliverySettings:
     registry_name: str
+    app_name: str
+    """The app's repository in the registry (registry.digitalocean.com/<registry>/<app>)."""
     app_env: tuple[tuple[str, str], ...]
     """Plain app settings for /opt/matra/.env, in order."""
     app_secret_env: pulumi.Output[str] | None
@@ -31,6 +34,11 @@ def read_delivery(r: ConfigReader) -> DeliverySettings:
             "registryName",
             "a DigitalOcean container registry name (lower-case letters, digits and -)",
             lambda v: bool(_REGISTRY.match(v)),
+        ),
+        app_name=r.string(
+            "appName",
+            "a container repository name (lower-case letters, digits, ., _ and -), such as api",
+            lambda v: bool(_REPOSITORY.match(v)),
         ),
         app_env=tuple(
             (line.partition("=")[0].strip(), line.partition("=")[2])

@@ -1,0 +1,148 @@
+"""HostSetup on mocks: per API host the setup script, then the registry credentials and
+the app's .env (secrets on stdin), then the release bootstrap; each droplet created only
+once the one before it serves. The host contract rendered from the stack's settings.
+What changes with what: the app's settings touch only the .env commands, the deploy key
+and the setup scripts only the setup commands, and no such change replaces a droplet."""
+
+import pytest
+import yaml
+
+from components.hostsetup import env_file
+from harness import OPERATOR_VALUES, STACKS, is_secret_input, plain, run_program
+from matra_policies.types import ATLAS_ACCESS_LIST, DROPLET, REMOTE_COMMAND
+
+NODE_ENV = {"dev": "development", "staging": "staging", "prod": "production"}
+
+
+def host_commands(run, host):
+    return {
+        c.name.rsplit("-", 1)[1]: c
+        for c in run.of_type(REMOTE_COMMAND)
+        if c.name.startswith(f"hosts-{host}-")
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_host_is_set_up_then_given_its_secrets_then_its_release(stack):
+    run = run_program(stack)
+    droplets = {d.name: d for d in run.of_type(DROPLET)}
+    access = {a.name: a for a in run.of_type(ATLAS_ACCESS_LIST)}
+    count = len(run.api_droplets())
+    for index in range(count):
+        steps = host_commands(run, f"api-{index}")
+        assert set(steps) == {"setup", "registry", "env", "release"}
+        assert steps["setup"].urn in steps["registry"].dependencies
+        assert steps["setup"].urn in steps["env"].dependencies
+        release = set(steps["release"].dependencies)
+        assert {
+            steps["registry"].urn,
+            steps["env"].urn,
+            access[f"atlas-access-{index}"].urn,
+        } <= release
+        if index:
+            previous = host_commands(run, f"api-{index - 1}")["release"].urn
+            assert previous in droplets[f"api-{index}"].dependencies
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_setup_script_installs_the_host_contract(stack):
+    run = run_program(stack)
+    script = host_commands(run, "api-0")["setup"].inputs["create"]
+    # Docker CE and compose from Docker's repository, its key checked by fingerprint.
+    assert "curl -fsSL --retry 5 https://download.docker.com/linux/ubuntu/gpg" in script
+    assert "fingerprint=9DC858229FC7DD38854AE2D88D81803C0EBFCD88" in script
+    assert "docker-compose-plugin" in script
+    # The compose file: the stack's image, the release a variable, the .env taken as it
+    # is, loopback only, restart, health check, bounded logs.
+    compose = yaml.safe_load(script.split("<<'COMPOSE_FILE'\n")[1].split("\nCOMPOSE_FILE\n")[0])
+    app = compose["services"]["app"]
+    assert app["image"].startswith("registry.digitalocean.com/matra/api:${MATRA_RELEASE:?")
+    assert app["env_file"] == [{"path": ".env", "format": "raw"}]
+    assert app["ports"] == ["127.0.0.1:${MATRA_PORT:?set MATRA_PORT}:8080"]
+    assert app["restart"] == "unless-stopped"
+    assert "http://127.0.0.1:8080/healthz" in app["healthcheck"]["test"][1]
+    assert app["logging"]["options"] == {"max-size": "10m", "max-file": "5"}
+    # The deploy user: its key in a file it can't edit, one command, no docker.
+    deploy_key = run.outputs["deploySshPublicKey"].value
+    assert f"deploy_key='{deploy_key}'" in script
+    assert "ForceCommand /usr/local/sbin/matra-deploy-gate" in script
+    assert "AuthorizedKeysFile /etc/ssh/authorized_keys/%u" in script
+    assert 'gpasswd --delete "$deploy_user" docker' in script
+    assert "NOPASSWD: /usr/local/sbin/matra-deploy\\n" in script
+    # The seed's `docker-compose pull && up -d` keeps working; nginx in front of the slots.
+    assert "/usr/local/bin/docker-compose 0755 root" in script
+    assert "upstream matra_app {" in script and "location = /.matra/release {" in script
+    assert "stdin" not in host_commands(run, "api-0")["setup"].inputs
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_secrets_arrive_on_stdin_readable_by_root_and_docker_only(stack):
+    run = run_program(stack)
+    steps = host_commands(run, "api-0")
+    registry, env = steps["registry"].inputs, steps["env"].inputs
+    assert "dest=/etc/matra/docker/config.json" in registry["create"]
+    assert "dest=/opt/matra/.env" in env["create"]
+    for inputs in (registry, env):
+        assert is_secret_input(inputs["stdin"])
+        assert "mode=0640" in inputs["create"] and "owner=root" in inputs["create"]
+        assert "group=docker" in inputs["create"]
+    assert plain(registry["stdin"]).startswith('{"auths":')
+    # A new .env restarts the app without downtime (blue/green on the host).
+    assert "/usr/local/sbin/matra-deploy redeploy" in env["create"]
+    assert plain(env["stdin"]) == env_file(
+        mongodb_uri=run.outputs["mongodbUri"].value,
+        redis_url=run.outputs["redisUrl"].value,
+        plain=[("NODE_ENV", NODE_ENV[stack])],
+    )
+
+
+@pytest.mark.parametrize("stack, hostname", [("dev", "api.dev.matra.io"), ("prod", "api.matra.io")])
+def test_a_new_host_asks_the_ingress_which_release_to_start(stack, hostname):
+    run = run_program(stack)
+    script = host_commands(run, "api-0")["release"].inputs["create"]
+    assert f"release_source=http://{hostname}/.matra/release" in script
+    assert 'sudo /usr/local/sbin/matra-deploy deploy "$release"' in script
+
+
+def changed(before, after):
+    return {
+        r.name
+        for r in after.registrations
+        if r.inputs != next(b for b in before.registrations if b.urn == r.urn).inputs
+    }
+
+
+def update(**overrides):
+    return run_program("prod", overrides={**OPERATOR_VALUES, **overrides}, preview=False)
+
+
+def test_app_settings_change_only_the_env_commands():
+    assert changed(update(), update(appEnv=["NODE_ENV=production", "FEATURE_X=on"])) == {
+        f"hosts-api-{i}-env" for i in range(3)
+    }
+
+
+def test_a_new_deploy_key_changes_only_the_setup_commands():
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDeployJob ci"
+    assert changed(update(), update(deploySshPublicKey=key)) == {
+        f"hosts-api-{i}-setup" for i in range(3)
+    }
+
+
+def test_a_change_to_what_the_hosts_run_replaces_no_droplet():
+    """The health path reaches the nginx site, the compose file and the deploy entry point
+    (the setup scripts) and the balancer's health check; user data holds none of it."""
+    assert changed(update(), update(healthPath="/ready")) == {
+        "api-lb",
+        *(f"hosts-api-{i}-setup" for i in range(3)),
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_outputs_the_deploy_command_reads(stack):
+    run = run_program(stack)
+    out = {key: value.value for key, value in run.outputs.items()}
+    assert out["project"] == "matra-infra" and out["stack"] == stack
+    assert out["appImage"] == "registry.digitalocean.com/matra/api"
+    assert out["healthCheck"]["path"] == "/healthz"
+    assert {key for key, value in run.outputs.items() if value.secret} >= {"deploySshPrivateKey"}
