@@ -13,9 +13,10 @@ UV := $(CACHE)/uv-$(UV_VERSION)/bin/uv
 COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--no-header --annotation-style line
 
-.PHONY: help venv lock test test-fast test-deps test-tools lint preview
+.PHONY: help venv lock test test-fast test-deps test-tools lint preview deploy
 help:
 	@echo "make preview STACK=dev|staging|prod  pulumi preview of a stack, with the policy pack, on a local file backend"
+	@echo "make deploy STACK=prod RELEASE=<tag>  roll a release out to the stack's hosts (RELEASE=rollback: back)"
 	@echo "make test                            everything: Debian packages, Go-built tools, virtualenv, all tests"
 	@echo "make test-fast                       the tests that need no real host (mocks, policies, renders)"
 	@echo "make lint                            ruff (lint and format check) and mypy"
@@ -56,3 +57,9 @@ lint: venv
 
 preview:
 	@scripts/preview.sh $(STACK)
+
+# STACK and RELEASE reach the script in its environment, never inside a shell line.
+deploy: export MATRA_STACK = $(STACK)
+deploy: export MATRA_RELEASE = $(RELEASE)
+deploy:
+	@scripts/deploy.sh

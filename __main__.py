@@ -190,8 +190,13 @@ else:
             email=tls.email,
             acme_directory_url=tls.acme_directory_url,
         ),
+        # HTTP-01 reaches the droplet through the name and the reserved IP: both first.
         opts=pulumi.ResourceOptions(
-            depends_on=[*fleet.ready[:1], *([dns_record] if dns_record else [])]
+            depends_on=[
+                *fleet.ready[:1],
+                *([fleet.reserved] if fleet.reserved else []),
+                *([dns_record] if dns_record else []),
+            ]
         ),
     )
 

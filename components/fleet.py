@@ -73,6 +73,9 @@ class DropletFleet(pulumi.ComponentResource):
     """The reserved IP, when the fleet was asked for one."""
     reserved_ip_urn: pulumi.Output[str] | None
     """DigitalOcean URN of the reserved IP, when there is one."""
+    reserved: digitalocean.ReservedIp | None
+    """The reserved IP (on api-0) when there is no balancer: after it, the address
+    reaches a droplet that serves."""
     droplets: list[digitalocean.Droplet]
     """The droplets in index order, for per-droplet resources (access lists)."""
     ready: list[pulumi.Resource]
@@ -137,6 +140,7 @@ class DropletFleet(pulumi.ComponentResource):
 
         self.reserved_ip = None
         self.reserved_ip_urn = None
+        self.reserved: digitalocean.ReservedIp | None = None
         if args.web_load_balancer_uids is None:
             reserved = digitalocean.ReservedIp(
                 f"{name}-ip",
@@ -145,6 +149,7 @@ class DropletFleet(pulumi.ComponentResource):
                 # A new droplet takes the address once it serves the current release.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=self.ready[:1]),
             )
+            self.reserved = reserved
             self.reserved_ip = reserved.ip_address
             self.reserved_ip_urn = reserved.reserved_ip_urn
 

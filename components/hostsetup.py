@@ -45,6 +45,8 @@ class HostContract:
     server_name: str
     admin_user: str
     deploy_user: str
+    health_timeout: int = HEALTH_TIMEOUT_SECONDS
+    """Seconds a new release has to pass its health check before the deploy gives up."""
 
     @property
     def slot_ports(self) -> tuple[int, int]:
@@ -57,7 +59,7 @@ class HostContract:
             "matra-deploy.sh.j2",
             image=self.image,
             health_path=self.health_path,
-            health_timeout=HEALTH_TIMEOUT_SECONDS,
+            health_timeout=self.health_timeout,
             drain_timeout=DRAIN_TIMEOUT_SECONDS,
             stop_timeout=STOP_TIMEOUT_SECONDS,
             port_a=port_a,
@@ -89,10 +91,36 @@ class HostContract:
             nginx_site=render("nginx-site.conf.j2", server_name=self.server_name).rstrip("\n"),
         )
 
+    @staticmethod
+    def registry_script() -> str:
+        """Writes stdin (the registry's read-only docker config) where matra-deploy pulls
+        with it: root and the docker group read it, the deploy user can't."""
+        return delivery_script(
+            dest="/etc/matra/docker/config.json",
+            mode="0640",
+            owner="root",
+            group="docker",
+            dir_mode="0750",
+        )
 
-def release_bootstrap_script(release_source: str) -> str:
-    """The script that starts the stack's current release on a host that runs none."""
-    return render("release-bootstrap.sh.j2", release_source=release_source)
+    @staticmethod
+    def env_script() -> str:
+        """Writes stdin (the app's .env) into /opt/matra; a running release is redeployed
+        with it (beside itself, health-gated, as any deploy)."""
+        return delivery_script(
+            dest=f"{APP_DIR}/.env",
+            mode="0640",
+            owner="root",
+            group="docker",
+            dir_mode="0755",
+            after=REDEPLOY,
+        )
+
+    @staticmethod
+    def release_bootstrap_script(release_source: str) -> str:
+        """Starts the stack's current release (asked of ``release_source``) on a host that
+        runs none."""
+        return render("release-bootstrap.sh.j2", release_source=release_source)
 
 
 def env_file(
@@ -195,13 +223,7 @@ class HostSetup(pulumi.ComponentResource):
         registry = run(
             f"{name}-registry",
             host,
-            delivery_script(
-                dest="/etc/matra/docker/config.json",
-                mode="0640",
-                owner="root",
-                group="docker",
-                dir_mode="0750",
-            ),
+            self.contract.registry_script(),
             stdin=self._registry,
             parent=self,
             depends_on=[setup],
@@ -209,14 +231,7 @@ class HostSetup(pulumi.ComponentResource):
         env = run(
             f"{name}-env",
             host,
-            delivery_script(
-                dest=f"{APP_DIR}/.env",
-                mode="0640",
-                owner="root",
-                group="docker",
-                dir_mode="0755",
-                after=REDEPLOY,
-            ),
+            self.contract.env_script(),
             stdin=self._dotenv,
             parent=self,
             depends_on=[setup],
@@ -224,7 +239,7 @@ class HostSetup(pulumi.ComponentResource):
         return run(
             f"{name}-release",
             host,
-            release_bootstrap_script(args.release_source),
+            self.contract.release_bootstrap_script(args.release_source),
             parent=self,
             depends_on=[registry, env, *after],
         )

@@ -12,46 +12,15 @@ stack=${1:?usage: scripts/preview.sh STACK}
 cd "$(dirname "$0")/.."
 
 # 1. The stack name, before anything slow.
-config=Pulumi.$stack.yaml
-if [[ ! -f $config ]]; then
-    stacks=()
-    for file in Pulumi.*.yaml; do stacks+=("${file#Pulumi.}"); done
-    echo "make preview: no stack $stack (no $config); the stacks are: ${stacks[*]%.yaml}" >&2
-    exit 1
-fi
+# shellcheck source=scripts/pulumi-cli.sh
+. scripts/pulumi-cli.sh
+config=$(stack_file "make preview" "$stack")
 
 # 2. The virtualenv the program (and the policy pack) run in.
 make --silent --no-print-directory venv
 
-# 3. A Pulumi CLI of the version the pinned SDK belongs to (they are released together).
-want=$(sed -n 's/^pulumi==\([0-9.]*\).*/\1/p' requirements.txt)
-# Pulumi's documented installer; PULUMI_INSTALLER_URL may name a mirror of it.
-installer_url=${PULUMI_INSTALLER_URL:-https://get.pulumi.com}
-cli_root=${XDG_CACHE_HOME:-$HOME/.cache}/matra-infra/pulumi-$want
-if command -v pulumi >/dev/null 2>&1; then
-    have=$(pulumi version 2>/dev/null || true)
-    if [[ ${have#v} != "$want" ]]; then
-        echo "make preview: using the pulumi CLI on PATH (${have:-unknown version}); this project pins $want (requirements.txt)" >&2
-    fi
-elif [[ -x $cli_root/bin/pulumi ]]; then
-    PATH=$cli_root/bin:$PATH
-else
-    echo "make preview: installing the Pulumi CLI $want into $cli_root with Pulumi's installer ($installer_url)"
-    installer=$(mktemp)
-    log=$(mktemp)
-    trap 'rm -f "$installer" "$log"' EXIT
-    if ! curl -fsSL --connect-timeout 10 --max-time 120 "$installer_url" -o "$installer" 2>"$log" \
-        || ! sh "$installer" --version "$want" --install-root "$cli_root" --no-edit-path --silent >>"$log" 2>&1 \
-        || [[ ! -x $cli_root/bin/pulumi ]]; then
-        reason=$(grep -v '^\s*$' "$log" | tail -n 1)
-        echo "make preview: could not install the Pulumi CLI $want (${reason:-no pulumi binary after the installer ran}); install it by hand (curl -fsSL https://get.pulumi.com | sh -s -- --version $want) and run make preview again" >&2
-        exit 1
-    fi
-    rm -f "$installer" "$log"
-    trap - EXIT
-    PATH=$cli_root/bin:$PATH
-fi
-export PULUMI_SKIP_UPDATE_CHECK=true
+# 3. A Pulumi CLI of the version the pinned SDK belongs to.
+use_pulumi_cli "make preview"
 
 # 4. The preview, on a file backend inside the checkout: the user's own login is never
 # touched. The passphrase only protects this local preview state.

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # The Debian packages the tests drive: validators (cloud-init's schema check, shellcheck)
 # and the real parts of the test hosts (sshd, sudo, iproute2 for network namespaces,
-# nginx, curl, certbot, redis-server; Docker's engine, a registry and HAProxy as the
-# load balancer, for the deploy tests). Installs what is missing when run as root (never
-# starting the packages' own daemons: the tests start theirs inside test hosts);
-# otherwise names what is missing and the command that installs it.
+# nginx, curl, certbot, redis-server; for the deploy tests Docker's engine, a registry
+# with htpasswd for its users, and HAProxy as the load balancer). Installs what is
+# missing when run as root (never starting the packages' own daemons: the tests start
+# theirs inside test hosts); otherwise names what is missing and the command that
+# installs it.
 set -euo pipefail
 
 packages=(
     cloud-init shellcheck python3-venv
     openssh-server openssh-client sudo iproute2 nginx curl certbot
     python3-certbot-dns-digitalocean redis-server
-    docker.io docker-registry haproxy
+    docker.io docker-registry haproxy apache2-utils
 )
 
 missing=()

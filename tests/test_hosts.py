@@ -73,9 +73,13 @@ def test_dev_runs_certbot_over_http01_on_its_lone_droplet_with_no_stdin():
         "api.dev.matra.io",
         "https://acme-staging-v02.api.letsencrypt.org/directory",
     ]
+    # HTTP-01 reaches the droplet once the name and the reserved IP point at it, and it
+    # serves (its setup done).
     dns = program.one(DNS_RECORD)
     tls_component = next(r for r in program.registrations if r.name == "tls")
-    assert dns.urn in tls_component.dependencies
+    reserved = next(r for r in program.registrations if r.name == "api-ip")
+    setup = next(r for r in program.registrations if r.name == "hosts-api-0-release")
+    assert {dns.urn, reserved.urn, setup.urn} <= set(tls_component.dependencies)
 
 
 def test_no_secret_appears_in_any_command_string():

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from components.hosts import certbot_script, delivery_script
-from components.hostsetup import HostContract, release_bootstrap_script
+from components.hostsetup import HostContract
 from components.rendering import TEMPLATE_DIR, render
 from harness import ROOT
 
@@ -51,7 +51,9 @@ RENDERED = {
     "matra-deploy": lambda: CONTRACT.deploy_script(),
     "matra-deploy-gate": lambda: render("matra-deploy-gate.sh.j2"),
     "docker-compose-shim": lambda: render("docker-compose-shim.sh.j2", port_b=8081),
-    "release-bootstrap": lambda: release_bootstrap_script("http://api.matra.io/.matra/release"),
+    "release-bootstrap": lambda: HostContract.release_bootstrap_script(
+        "http://api.matra.io/.matra/release"
+    ),
 }
 
 

@@ -1,0 +1,5 @@
+"""python -m deploy --outputs FILE|- (--release TAG | --rollback) [--batch-size N]"""
+
+from .cli import main
+
+raise SystemExit(main())

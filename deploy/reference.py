@@ -1,0 +1,38 @@
+"""Docker image references, by the grammar Docker's own parser uses (distribution's
+reference package): what a release tag and an image name may be. Anything else (a
+space, `;`, `$(...)`, a backtick) is refused here, before any host is reached."""
+
+from __future__ import annotations
+
+import re
+
+TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+"""A tag: a word character, then up to 127 word characters, dots and dashes."""
+
+_ALNUM = r"[a-z0-9]+"
+_SEPARATOR = r"(?:[._]|__|-+)"
+_PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
+_DOMAIN_COMPONENT = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9A-Fa-f:]+\])(?::[0-9]+)?"
+NAME = re.compile(rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
+"""A repository name: an optional registry (host[:port]), then lower-case path parts."""
+NAME_MAX = 255
+
+
+def tag_problem(tag: str) -> str | None:
+    """Why ``tag`` is not a Docker tag, or None if it is one."""
+    if TAG.fullmatch(tag):
+        return None
+    return (
+        "a release tag is a letter, digit or _, then up to 127 letters, digits, _ . or - "
+        "(a Docker tag)"
+    )
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` is not a Docker repository name (without a tag), or None."""
+    if len(name) > NAME_MAX:
+        return f"longer than {NAME_MAX} characters"
+    if not NAME.fullmatch(name):
+        return "not a Docker repository name (registry/path, lower-case path, no tag)"
+    return None

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Deploy benchmark: seconds per host and for the fleet, and failed requests, for a lone
+host (requests straight to its nginx, as a single-droplet stack's clients reach it) and a
+fleet behind HAProxy (the stack's health check), on the real parts tests/rig.py starts:
+test hosts running Docker's engine and nginx, set up by the program's own scripts, a
+registry, clients sending requests for the whole deploy.
+
+Needs root and what `make test` sets up (Debian packages, Go-built tools, venv):
+
+    venv/bin/python scripts/bench-deploy.py [--hosts 1 3] [--rounds 3] [--clients 4]
+
+Each round deploys the other release (v1 <-> v2) to every host with `python -m deploy`
+and reads its per-host times from its progress lines. Not a test: nothing here passes
+or fails but a deploy that errors."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for path in (ROOT, ROOT / "tests", ROOT / "policies"):
+    sys.path.insert(0, str(path))
+
+from rig import Release, fleet  # noqa: E402 (after the path set-up)
+
+DONE = re.compile(r"^deploy: \[\d+/\d+\] (\S+): done in ([0-9.]+) s")
+
+
+@dataclass
+class Row:
+    hosts: int
+    round: int
+    release: str
+    fleet: float
+    """Seconds the deploy command ran (every host, preflight included)."""
+    per_host: list[float]
+    """Seconds each host's swap took, in rollout order."""
+    requests: int
+    failed: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.hosts:>5}  {self.round:>5}  {self.release:>7}  {self.fleet:>8.1f}  "
+            f"{' '.join(f'{s:.1f}' for s in self.per_host):<20}  {self.requests:>8}  "
+            f"{self.failed:>6}"
+        )
+
+
+def bench(count: int, rounds: int, clients: int) -> list[Row]:
+    rows: list[Row] = []
+    with fleet(count, [Release("v1"), Release("v2")], stack="prod" if count > 1 else "dev") as rig:
+        first = rig.deploy("--release", "v1")
+        if first.returncode != 0:
+            raise SystemExit(f"bench-deploy: the first deploy failed: {first.stderr.strip()}")
+        if count > 1:
+            rig.balance()
+        release = "v1"
+        for number in range(1, rounds + 1):
+            release = "v2" if release == "v1" else "v1"
+            with rig.under_load(clients) as load:
+                load.wait_for(20)
+                started = time.monotonic()
+                done = rig.deploy("--release", release)
+                fleet_seconds = time.monotonic() - started
+                load.wait_for(load.total + 20)
+            if done.returncode != 0:
+                raise SystemExit(f"bench-deploy: the deploy failed: {done.stderr.strip()}")
+            per_host = [float(m[2]) for m in map(DONE.match, done.stdout.splitlines()) if m]
+            rows.append(
+                Row(count, number, release, fleet_seconds, per_host, load.total, len(load.failures))
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hosts", type=int, nargs="+", default=[1, 3], metavar="N")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args()
+    print("hosts  round  release  fleet s  per-host s            requests  failed")
+    summary = []
+    for count in args.hosts:
+        rows = bench(count, args.rounds, args.clients)
+        per_host = [seconds for row in rows for seconds in row.per_host]
+        fleet_times = [row.fleet for row in rows]
+        summary.append(
+            f"{count} host{'s' * (count != 1)}: "
+            f"per host median {statistics.median(per_host):.1f} s "
+            f"(max {max(per_host):.1f} s), fleet median {statistics.median(fleet_times):.1f} s, "
+            f"failed requests {sum(row.failed for row in rows)} of "
+            f"{sum(row.requests for row in rows)}"
+        )
+    print()
+    for line in summary:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""scripts/deploy.sh (make deploy): the stack and the release checked first, the outputs
+read with their secrets from the backend and handed to the deploy command on a pipe, the
+release passed as one argument whatever it holds, never through a shell line."""
+
+import json
+import os
+import stat
+import subprocess
+
+from harness import ROOT
+
+SCRIPT = ROOT / "scripts" / "deploy.sh"
+
+
+def fake_pulumi(tmp_path, outputs):
+    """A `pulumi` of the pinned version whose `stack output` prints ``outputs``."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    cli = bin_dir / "pulumi"
+    cli.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = version ]; then echo v3.272.0; exit 0; fi\n'
+        f'echo "$*" >> {tmp_path}/calls\n'
+        f'if [ "$1 $2" = "stack output" ]; then cat {tmp_path}/outputs.json; exit 0; fi\n'
+        "exit 1\n"
+    )
+    cli.chmod(cli.stat().st_mode | stat.S_IEXEC)
+    return f"{bin_dir}:{os.environ['PATH']}"
+
+
+def make_deploy(tmp_path, *assignments, path=None):
+    return subprocess.run(
+        ["make", "--no-print-directory", "deploy", *assignments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PATH": path or os.environ["PATH"], "HOME": str(tmp_path)},
+    )
+
+
+def test_an_unknown_stack_or_no_release_is_one_line(tmp_path):
+    unknown = make_deploy(tmp_path, "STACK=qa", "RELEASE=v1")
+    assert unknown.stderr.splitlines()[0] == (
+        "make deploy: no stack qa (no Pulumi.qa.yaml); the stacks are: dev prod staging"
+    )
+    bare = make_deploy(tmp_path, "STACK=prod")
+    assert bare.stderr.splitlines()[0].startswith("make deploy: no RELEASE: give the image tag")
+
+
+def test_the_outputs_go_to_the_deploy_command_with_their_secrets(tmp_path):
+    path = fake_pulumi(tmp_path, {"project": "matra-infra", "stack": "prod"})
+    done = make_deploy(tmp_path, "STACK=prod", "RELEASE=3f9c2ab", path=path)
+    assert (tmp_path / "calls").read_text() == "stack output --stack prod --json --show-secrets\n"
+    # The deploy command read them (and found no appImage in these).
+    assert "deploy: error: outputs: no appImage" in done.stderr
+
+
+def test_the_release_is_one_argument_and_never_runs_as_shell(tmp_path):
+    path = fake_pulumi(tmp_path, {"project": "matra-infra"})
+    marker = tmp_path / "ran"
+    for release in (f"v1;touch {marker}", f"`touch {marker}`", f'"; touch {marker}; "'):
+        done = make_deploy(tmp_path, "STACK=prod", f"RELEASE={release}", path=path)
+        assert f"deploy: error: --release {release!r}: a release tag is" in done.stderr
+    # make expands $(...) itself (to nothing) rather than hand it to a shell.
+    make_deploy(tmp_path, "STACK=prod", f"RELEASE=$(touch {marker})", path=path)
+    assert not marker.exists()
+
+
+def test_rollback_is_asked_for_by_name(tmp_path):
+    path = fake_pulumi(tmp_path, {"project": "other"})
+    done = make_deploy(tmp_path, "STACK=prod", "RELEASE=rollback", path=path)
+    assert "deploy: error: outputs: project is 'other'" in done.stderr
