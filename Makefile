@@ -17,7 +17,7 @@ COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate
 help:
 	@echo "make preview STACK=dev|staging|prod  pulumi preview of a stack, with the policy pack, on a local file backend"
 	@echo "make test                            everything: Debian packages, Go-built tools, virtualenv, all tests"
-	@echo "make test-fast                       the tests that need no real host (mocks, policies, renders)"
+	@echo "make test-fast                       the tests that need no real host (mocks, policies, renders, workflows)"
 	@echo "make lint                            ruff (lint and format check) and mypy"
 	@echo "make lock                            re-resolve requirements.txt (and the pack's) from requirements.in"
 
@@ -46,7 +46,8 @@ test: test-deps test-tools venv
 	$(VENV)/bin/python -m pytest -m "not host"
 	$(VENV)/bin/python -m pytest -m host -n 0
 
-test-fast: test-deps venv
+# actionlint (a Go-built tool) checks the workflows in this tier too.
+test-fast: test-deps test-tools venv
 	$(VENV)/bin/python -m pytest -m fast
 
 lint: venv
