@@ -18,7 +18,7 @@ help:
 	@echo "make preview STACK=dev|staging|prod  pulumi preview of a stack, with the policy pack, on a local file backend"
 	@echo "make deploy STACK=prod RELEASE=<tag>  roll a release out to the stack's hosts (RELEASE=rollback: back)"
 	@echo "make test                            everything: Debian packages, Go-built tools, virtualenv, all tests"
-	@echo "make test-fast                       the tests that need no real host (mocks, policies, renders)"
+	@echo "make test-fast                       the tests that need no real host (mocks, policies, renders, workflows)"
 	@echo "make lint                            ruff (lint and format check) and mypy"
 	@echo "make lock                            re-resolve requirements.txt (and the pack's) from requirements.in"
 
@@ -47,7 +47,8 @@ test: test-deps test-tools venv
 	$(VENV)/bin/python -m pytest -m "not host"
 	$(VENV)/bin/python -m pytest -m host -n 0
 
-test-fast: test-deps venv
+# actionlint (a Go-built tool) checks the workflows in this tier too.
+test-fast: test-deps test-tools venv
 	$(VENV)/bin/python -m pytest -m fast
 
 lint: venv

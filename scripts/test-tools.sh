@@ -66,3 +66,13 @@ if ! built busybox "$BUSYBOX_VERSION"; then
     rm -rf "$work"
     touch "$dir/.complete"
 fi
+
+# actionlint: checks every workflow (tests/test_actionlint.py), with the shellcheck on
+# PATH over every run: block.
+if ! built actionlint "$ACTIONLINT_VERSION"; then
+    dir=$cache/actionlint-$ACTIONLINT_VERSION
+    echo "make test-tools: building actionlint $ACTIONLINT_VERSION into $dir"
+    GOBIN=$dir/bin GOFLAGS=-mod=mod go install \
+        "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+    touch "$dir/.complete"
+fi

@@ -11,8 +11,9 @@ import pytest
 gc.set_threshold(100_000, 50, 100)
 
 ROOT = Path(__file__).resolve().parent.parent
-# The program's packages (components) and the policy pack's (matra_policies).
-for path in (ROOT, ROOT / "policies"):
+# The programs' packages (components; github/'s matra_github), the policy pack's
+# (matra_policies), and the workflows' Python scripts (scripts/*.py).
+for path in (ROOT, ROOT / "github", ROOT / "policies", ROOT / "scripts"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 

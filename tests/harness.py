@@ -7,6 +7,8 @@
   monitor; ``build(factory)`` does the same for one component. Both return every
   registration as a ``Resource`` (inputs, wire form, parent, options) and the stack
   outputs resolved with their secret-ness.
+- Both take the project: the main program at the repository root by default, or another
+  one (``project=GITHUB``, the github/ program) with its own mocks.
 - ``Resource`` is the one picture of a registered resource: the program tests read its
   ``inputs``, the policy harness hands its ``props`` (the wire form) to the pack.
 """
@@ -32,8 +34,22 @@ from components.ssh import SshAccount, SshLogin
 from pulumi_private import MockMonitor, deserialize, is_secret_wire, run_body, sync, wire
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
-STACKS = tuple(sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml")))
+GITHUB = ROOT / "github"
+"""The second program: the repositories' guardrails (github/Pulumi.yaml)."""
+
+
+def project_name(project: Path = ROOT) -> str:
+    """The name in a project's Pulumi.yaml (the namespace of its config keys)."""
+    return str(_yaml_file(project / "Pulumi.yaml")["name"])
+
+
+def project_stacks(project: Path = ROOT) -> tuple[str, ...]:
+    """The stacks a project ships: one Pulumi.<stack>.yaml each."""
+    return tuple(
+        sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project.glob("Pulumi.*.yaml"))
+    )
+
+
 T = TypeVar("T")
 
 
@@ -48,29 +64,43 @@ def _config_string(value: Any) -> str:
 
 
 @functools.cache
-def _yaml_file(name: str) -> Any:
+def _yaml_file(path: Path) -> Any:
     """A project file, parsed once per test session."""
-    return yaml.load((ROOT / name).read_text(), Loader=yaml.CSafeLoader)
+    return yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
 
 
-def project_defaults() -> dict[str, str]:
-    declared = _yaml_file("Pulumi.yaml")["config"]
+def project_defaults(project: Path = ROOT) -> dict[str, str]:
+    name = project_name(project)
+    declared = _yaml_file(project / "Pulumi.yaml").get("config") or {}
     return {
-        f"{PROJECT}:{key}": _config_string(spec["default"])
+        f"{name}:{key}": _config_string(spec["default"])
         for key, spec in declared.items()
         if "default" in spec
     }
 
 
-def stack_config(stack: str) -> dict[str, str]:
-    """Pulumi.yaml defaults overlaid with Pulumi.<stack>.yaml, as flat strings."""
-    values = project_defaults()
-    stack_file = _yaml_file(f"Pulumi.{stack}.yaml") or {}
+def stack_config(
+    stack: str, project: Path = ROOT, secure_stand_in: str | None = None
+) -> dict[str, str]:
+    """Pulumi.yaml defaults overlaid with Pulumi.<stack>.yaml, as flat strings.
+
+    A value the stack file holds encrypted (``secure:``) is refused, unless the caller
+    gives a ``secure_stand_in`` to put in its place (a program whose secrets are
+    required, whose tests set each one)."""
+    values = project_defaults(project)
+    stack_file = _yaml_file(project / f"Pulumi.{stack}.yaml") or {}
     for key, value in (stack_file.get("config") or {}).items():
         if isinstance(value, dict) and "secure" in value:
-            raise AssertionError(f"{key}: shipped stacks must not need a secret to preview")
+            if secure_stand_in is None:
+                raise AssertionError(f"{key}: shipped stacks must not need a secret to preview")
+            values[key] = secure_stand_in
+            continue
         values[key] = _config_string(value)
     return values
+
+
+PROJECT = project_name()
+STACKS = project_stacks()
 
 
 def fake_id(*parts: str) -> str:
@@ -289,19 +319,29 @@ class _Warnings(logging.Handler):
             self.messages.append(record.getMessage())
 
 
+Mocks = Callable[[bool], pulumi.runtime.Mocks]
+"""Builds a program's mocks, given whether to answer like the engine's preview."""
+
+
 def _fresh_runtime(
-    stack: str, config: dict[str, str], secret_keys: list[str], preview: bool, engine_preview: bool
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    preview: bool,
+    engine_preview: bool,
+    project: str,
+    mocks_for: Mocks,
 ) -> tuple[RecordingMonitor, _Warnings]:
     asyncio.set_event_loop(asyncio.new_event_loop())
-    pulumi.runtime.reset_options(project=PROJECT, stack=stack, preview=preview)
+    pulumi.runtime.reset_options(project=project, stack=stack, preview=preview)
     pulumi.runtime.set_all_config(config, secret_keys)
-    mocks = MatraMocks(engine_preview=engine_preview)
+    mocks = mocks_for(engine_preview)
     monitor = RecordingMonitor(mocks)
     warnings = _Warnings()
     logger = logging.Logger(f"pulumi-{stack}", level=logging.WARNING)
     logger.addHandler(warnings)
     pulumi.runtime.set_mocks(
-        mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=logger
+        mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=logger
     )
     return monitor, warnings
 
@@ -321,10 +361,19 @@ def run(
     secret_keys: list[str] | None = None,
     preview: bool = False,
     engine_preview: bool = False,
+    project: str = PROJECT,
+    mocks: Mocks | None = None,
 ) -> ProgramRun:
-    """Run ``body`` (a program, or code that builds components) under mocks."""
+    """Run ``body`` (a program, or code that builds components) under mocks: the main
+    program's unless ``project`` and ``mocks`` say otherwise."""
     monitor, warnings = _fresh_runtime(
-        stack, config or {}, secret_keys or [], preview or engine_preview, engine_preview
+        stack,
+        config or {},
+        secret_keys or [],
+        preview or engine_preview,
+        engine_preview,
+        project,
+        mocks or (lambda engine_preview: MatraMocks(engine_preview=engine_preview)),
     )
     result = ProgramRun(registrations=monitor.registrations, warnings=warnings.messages)
     try:
@@ -359,6 +408,9 @@ def run_program(
     preview: bool = True,
     engine_preview: bool = False,
     fresh: bool = False,
+    project: Path = ROOT,
+    mocks: Mocks | None = None,
+    secure_stand_in: str | None = None,
 ) -> ProgramRun:
     """Run __main__.py with the stack's real config, changed by ``overrides``
     (short keys, values as in a stack file) and ``unset`` (short keys); as a preview
@@ -366,12 +418,26 @@ def run_program(
     ``engine_preview`` leaves every computed output unknown, as a real preview of a new
     stack does.
 
+    ``project`` is the program's directory (the repository root, or ``GITHUB``), with
+    ``mocks`` for its providers (the main program's by default) and, for a stack file
+    that holds encrypted values, a ``secure_stand_in`` for them (see ``stack_config``).
+
     Under mocks the program is deterministic, so a run with the same arguments is done
     once per test session; each caller gets its own copy of the registrations.
     ``fresh`` runs it again (for a test that patches the program's code)."""
-    key = json.dumps([stack, overrides, unset, secret_keys, preview, engine_preview])
+    key = json.dumps([str(project), stack, overrides, unset, secret_keys, preview, engine_preview])
     if fresh or key not in _RUNS:
-        _RUNS[key] = _run_program(stack, overrides, unset, secret_keys, preview, engine_preview)
+        _RUNS[key] = _run_program(
+            stack,
+            overrides,
+            unset,
+            secret_keys,
+            preview,
+            engine_preview,
+            project,
+            mocks,
+            secure_stand_in,
+        )
     done = _RUNS[key]
     return ProgramRun(
         registrations=[replace(r) for r in done.registrations],
@@ -388,19 +454,25 @@ def _run_program(
     secret_keys: tuple[str, ...],
     preview: bool,
     engine_preview: bool,
+    project: Path,
+    mocks: Mocks | None,
+    secure_stand_in: str | None,
 ) -> ProgramRun:
-    config = stack_config(stack)
+    name = project_name(project)
+    config = stack_config(stack, project, secure_stand_in)
     for key, value in (overrides or {}).items():
-        config[f"{PROJECT}:{key}"] = _config_string(value)
+        config[f"{name}:{key}"] = _config_string(value)
     for key in unset:
-        config.pop(f"{PROJECT}:{key}", None)
+        config.pop(f"{name}:{key}", None)
     return run(
-        lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
+        lambda: runpy.run_path(str(project / "__main__.py"), run_name="__main__"),
         stack=stack,
         config=config,
         preview=preview,
         engine_preview=engine_preview,
-        secret_keys=[f"{PROJECT}:{k}" for k in secret_keys],
+        secret_keys=[f"{name}:{k}" for k in secret_keys],
+        project=name,
+        mocks=mocks,
     )
 
 

@@ -1,6 +1,14 @@
-"""matra-infra's CrossGuard rules, importable without starting a policy server."""
+"""matra-infra's CrossGuard rules, importable without starting a policy server. One pack
+serves both programs (the stacks at the root, and github/): a rule checks its own
+resource types and is silent where none are registered."""
 
-from . import backup, hardening, network, tls
+from . import backup, github, hardening, network, tls
 
 PACK_NAME = "matra-infra"
-POLICIES = [*network.POLICIES, *tls.POLICIES, *backup.POLICIES, *hardening.POLICIES]
+POLICIES = [
+    *network.POLICIES,
+    *tls.POLICIES,
+    *backup.POLICIES,
+    *hardening.POLICIES,
+    *github.POLICIES,
+]

@@ -28,3 +28,10 @@ ATLAS_DATABASE_USER = "mongodbatlas:index/databaseUser:DatabaseUser"
 PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 REMOTE_COMMAND = "command:remote:Command"
+
+# GitHub (the github/ program)
+GITHUB_BRANCH_PROTECTION = "github:index/branchProtection:BranchProtection"
+GITHUB_ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment"
+GITHUB_ACTIONS_SECRET = "github:index/actionsSecret:ActionsSecret"
+GITHUB_ACTIONS_VARIABLE = "github:index/actionsVariable:ActionsVariable"
+GITHUB_DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey"

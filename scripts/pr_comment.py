@@ -1,0 +1,147 @@
+"""The pull request comment of one stack's preview (pull-request.yml): created on the
+first run, edited in place on every later push, one per stack. It says whether the
+preview passed, shows the policy report (every violation, mandatory or advisory) and
+the whole preview output (the plan and the diff).
+
+    python3 scripts/pr_comment.py --stack dev --exit-code 0 --output preview.txt
+
+Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH (the pull_request event),
+GITHUB_API_URL, GITHUB_SERVER_URL and GITHUB_RUN_ID, as a workflow step has them.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+MARKER = "<!-- matra-infra preview: {stack} -->"
+"""The comment's first line: how a later run finds the stack's comment to edit."""
+MAX_OUTPUT = 50_000
+"""Characters of preview output in a comment (GitHub takes 65,536 in all)."""
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_POLICY_HEADER = re.compile(r"^(Policies|Policy Violations):\s*$")
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def policy_report(output: str) -> str:
+    """The preview's policy section (the CLI's "Policies:" block), or ""."""
+    lines = output.splitlines()
+    for start, line in enumerate(lines):
+        if _POLICY_HEADER.match(line):
+            end = start + 1
+            while end < len(lines) and (not lines[end].strip() or lines[end][:1].isspace()):
+                end += 1
+            return "\n".join(lines[start:end]).rstrip()
+    return ""
+
+
+def fenced(text: str) -> str:
+    """``text`` in a code block whose fence no line of it can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
+
+
+def body(stack: str, exit_code: int, output: str, commit: str = "", run_url: str = "") -> str:
+    output = strip_ansi(output).rstrip()
+    verdict = (
+        "passed"
+        if exit_code == 0
+        else f"failed (exit code {exit_code}): a mandatory policy violation or an error, below"
+    )
+    lines = [MARKER.format(stack=stack), f"### `pulumi preview` of **{stack}**: {verdict}"]
+    about = [f"commit {commit[:12]}" if commit else "", f"[run]({run_url})" if run_url else ""]
+    if any(about):
+        lines.append(" · ".join(part for part in about if part))
+    report = policy_report(output)
+    lines += ["", "**Policy pack**", "", fenced(report or "(no policy report in the output)")]
+    if len(output) > MAX_OUTPUT:
+        output = "(the start is cut; the run's log has all of it)\n" + output[-MAX_OUTPUT:]
+    lines += [
+        "",
+        "<details><summary>The preview: the plan and the diff</summary>",
+        "",
+        fenced(output or "(no output)"),
+        "",
+        "</details>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+class GitHub:
+    """The few REST calls the comment needs."""
+
+    def __init__(self, api_url: str, token: str, repository: str) -> None:
+        self.api = api_url.rstrip("/")
+        self.token = token
+        self.repository = repository
+
+    def call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
+        request = urllib.request.Request(
+            f"{self.api}/repos/{self.repository}{path}",
+            method=method,
+            data=json.dumps(payload).encode() if payload is not None else None,
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+                "Content-Type": "application/json",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+
+    def upsert(self, number: int, marker: str, text: str) -> str:
+        """Edit the pull request's comment that starts with ``marker``, or create it."""
+        page = 1
+        while True:
+            comments = self.call("GET", f"/issues/{number}/comments?per_page=100&page={page}")
+            for comment in comments:
+                if (comment.get("body") or "").startswith(marker):
+                    self.call("PATCH", f"/issues/comments/{comment['id']}", {"body": text})
+                    return f"edited comment {comment['id']}"
+            if len(comments) < 100:
+                break
+            page += 1
+        created = self.call("POST", f"/issues/{number}/comments", {"body": text})
+        return f"created comment {created['id']}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", required=True)
+    parser.add_argument("--exit-code", required=True, type=int)
+    parser.add_argument("--output", required=True, type=Path)
+    args = parser.parse_args(argv)
+    env = os.environ
+    event = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text())
+    pull_request = event["pull_request"]
+    server, run_id = env.get("GITHUB_SERVER_URL", ""), env.get("GITHUB_RUN_ID", "")
+    repository = env["GITHUB_REPOSITORY"]
+    text = body(
+        args.stack,
+        args.exit_code,
+        args.output.read_text(errors="replace") if args.output.exists() else "",
+        commit=pull_request.get("head", {}).get("sha", ""),
+        run_url=f"{server}/{repository}/actions/runs/{run_id}" if server and run_id else "",
+    )
+    github = GitHub(
+        env.get("GITHUB_API_URL", "https://api.github.com"), env["GITHUB_TOKEN"], repository
+    )
+    done = github.upsert(int(pull_request["number"]), MARKER.format(stack=args.stack), text)
+    print(f"pr_comment: {args.stack}: {done} on pull request #{pull_request['number']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

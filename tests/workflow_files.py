@@ -1,0 +1,235 @@
+"""The GitHub Actions files of this repository, read as data for the tests: the workflows
+(.github/workflows/), the shared action (.github/actions/), and the app repository's
+caller (examples/app-deploy.yml).
+
+A ``Doc`` is one file (its text and its YAML); ``Doc.replaced(old, new)`` is a broken copy
+for a test that shows a check can fail. The readers answer what the checks ask: the jobs
+and their steps, the commands a ``run:`` block runs with its step's environment resolved,
+the check names a workflow reports, the secrets and variables it reads.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness import ROOT
+
+WORKFLOW_DIR = ROOT / ".github" / "workflows"
+ACTION_DIR = ROOT / ".github" / "actions"
+EXAMPLE = ROOT / "examples" / "app-deploy.yml"
+
+_SECRET = re.compile(r"\$\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_VARIABLE = re.compile(r"\bvars\.([A-Za-z_][A-Za-z0-9_]*)")
+_ENV = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One Actions file: where it lives (relative to the repository) and its text."""
+
+    path: str
+    text: str
+
+    @functools.cached_property
+    def data(self) -> dict[str, Any]:
+        loaded = yaml.load(self.text, Loader=yaml.CSafeLoader)
+        # YAML 1.1 reads the key `on` as true.
+        if True in loaded:
+            loaded["on"] = loaded.pop(True)
+        return loaded
+
+    def replaced(self, old: str, new: str, after: str = "") -> Doc:
+        """A copy with ``old`` replaced by ``new``: its one occurrence, or with ``after``
+        (which must occur once) its first occurrence after that."""
+        start = 0
+        if after:
+            assert self.text.count(after) == 1, f"{self.path}: {after!r} is not unique"
+            start = self.text.index(after)
+        elif self.text.count(old) != 1:
+            raise AssertionError(f"{self.path}: {old!r} occurs {self.text.count(old)}x")
+        at = self.text.find(old, start)
+        assert at >= 0, f"{self.path}: no {old!r}"
+        return Doc(self.path, self.text[:at] + new + self.text[at + len(old) :])
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+    @property
+    def is_action(self) -> bool:
+        return "runs" in self.data
+
+    @property
+    def is_reusable(self) -> bool:
+        """A workflow other repositories call (on: workflow_call)."""
+        return "workflow_call" in (self.data.get("on") or {})
+
+    def jobs(self) -> dict[str, dict[str, Any]]:
+        return self.data.get("jobs") or {}
+
+    def steps(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(job id, step) for every step; a composite action's job id is ""."""
+        if self.is_action:
+            for step in self.data["runs"].get("steps") or []:
+                yield "", step
+            return
+        for job_id, job in self.jobs().items():
+            for step in job.get("steps") or []:
+                yield job_id, step
+
+
+def read(path: Path) -> Doc:
+    return Doc(str(path.relative_to(ROOT)), path.read_text())
+
+
+def workflows() -> dict[str, Doc]:
+    """This repository's workflows by file name."""
+    return {p.name: read(p) for p in sorted(WORKFLOW_DIR.glob("*.yml"))}
+
+
+def actions() -> dict[str, Doc]:
+    """The local (composite) actions by directory name."""
+    return {p.parent.name: read(p) for p in sorted(ACTION_DIR.glob("*/action.yml"))}
+
+
+def example() -> Doc:
+    return read(EXAMPLE)
+
+
+def everything() -> list[Doc]:
+    """Every Actions file this repository ships."""
+    return [*workflows().values(), *actions().values(), example()]
+
+
+# -- run blocks ---------------------------------------------------------------------------
+
+
+def commands(script: str) -> list[list[str]]:
+    """The simple commands of a ``run:`` block, one list of words each (continued lines
+    joined, quotes removed; a pipeline or list is cut into its commands)."""
+    return [list(words) for words in _commands(script)]
+
+
+@functools.cache
+def _commands(script: str) -> tuple[tuple[str, ...], ...]:
+    found: list[tuple[str, ...]] = []
+    for line in script.replace("\\\n", " ").splitlines():
+        try:
+            lexer = shlex.shlex(line, posix=True, punctuation_chars="|&;")
+            lexer.whitespace_split = True
+            words = list(lexer)
+        except ValueError:
+            continue
+        current: list[str] = []
+        for word in [*words, ";"]:
+            if word and set(word) <= set("|&;"):
+                if current:
+                    found.append(tuple(current))
+                current = []
+            else:
+                current.append(word)
+    return tuple(found)
+
+
+def resolve(word: str, env: dict[str, Any]) -> str:
+    """A word with its $VAR / ${VAR} replaced from the step's ``env:`` (others kept)."""
+    return _ENV.sub(lambda m: str(env.get(m[1], m[0])), word)
+
+
+def pulumi_commands(step: dict[str, Any], subcommand: str) -> list[list[str]]:
+    """Each `pulumi <subcommand> ...` the step runs, its words resolved against the
+    step's environment."""
+    env = step.get("env") or {}
+    found = []
+    for words in commands(step.get("run") or ""):
+        if words[:2] == ["pulumi", subcommand]:
+            found.append([resolve(w, env) for w in words])
+    return found
+
+
+def flag(words: list[str], name: str) -> str | None:
+    """The value of ``--name value`` or ``--name=value`` in a command's words."""
+    for index, word in enumerate(words):
+        if word == name and index + 1 < len(words):
+            return words[index + 1]
+        if word.startswith(name + "="):
+            return word.split("=", 1)[1]
+    return None
+
+
+# -- what a workflow reports and reads ------------------------------------------------------
+
+
+def check_names(doc: Doc, matrix_values: dict[str, list[str]]) -> set[str]:
+    """The check each job reports: its name (its id without one), with a matrix leg's
+    values substituted or appended as GitHub does. ``matrix_values`` gives the values of
+    a matrix computed at run time (by the matrix variable)."""
+    names = set()
+    for job_id, job in doc.jobs().items():
+        template = str(job.get("name", job_id))
+        matrix = (job.get("strategy") or {}).get("matrix")
+        if not matrix:
+            names.add(template)
+            continue
+        (variable,) = [key for key in matrix if key not in ("include", "exclude")]
+        values = matrix[variable]
+        if isinstance(values, str):
+            values = matrix_values[variable]
+        for value in values:
+            placeholder = re.compile(r"\$\{\{\s*matrix\." + variable + r"\s*\}\}")
+            if placeholder.search(template):
+                names.add(placeholder.sub(str(value), template))
+            else:
+                names.add(f"{template} ({value})")
+    return names
+
+
+def secrets_read(doc: Doc) -> set[str]:
+    """Every ${{ secrets.X }} in the file."""
+    return set(_SECRET.findall(doc.text))
+
+
+def variables_read(doc: Doc) -> set[str]:
+    """Every vars.X in the file's expressions."""
+    return set(_VARIABLE.findall(doc.text))
+
+
+def run_stacks_step(doc: Doc, cwd: Path) -> list[str]:
+    """Run the pull-request workflow's stacks step in ``cwd`` as the runner would (bash
+    -eo pipefail, $GITHUB_OUTPUT) and return the matrix it hands the preview job."""
+    (step,) = [s for s in doc.jobs()["stacks"]["steps"] if s.get("id") == "list"]
+    return _run_step(step["run"], cwd)
+
+
+@functools.cache
+def _run_step(script: str, cwd: Path) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "github_output"
+        out.write_text("")
+        subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+            cwd=cwd,
+            # python3 is this interpreter (the runner has its own): no shim to start.
+            env={
+                "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+                "GITHUB_OUTPUT": str(out),
+            },
+            check=True,
+            capture_output=True,
+        )
+        text = out.read_text()
+    outputs = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    return list(json.loads(outputs["stacks"]))
