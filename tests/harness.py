@@ -255,6 +255,8 @@ class ProgramRun:
     error: BaseException | None = None
     warnings: list[str] = field(default_factory=list)
     """What the program logged as warnings (pulumi.log.warn), in order."""
+    infos: list[str] = field(default_factory=list)
+    """What the program logged as information (pulumi.log.info), in order."""
 
     def of_type(self, type_token: str) -> list[Resource]:
         return [r for r in self.registrations if r.type == type_token]
@@ -279,31 +281,36 @@ class ProgramRun:
         return found[0]
 
 
-class _Warnings(logging.Handler):
+class _Log(logging.Handler):
+    """Keeps what the program logs: warnings and information, apart."""
+
     def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
+        super().__init__(logging.INFO)
+        self.warnings: list[str] = []
+        self.infos: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno == logging.WARNING:
-            self.messages.append(record.getMessage())
+            self.warnings.append(record.getMessage())
+        elif record.levelno == logging.INFO:
+            self.infos.append(record.getMessage())
 
 
 def _fresh_runtime(
     stack: str, config: dict[str, str], secret_keys: list[str], preview: bool, engine_preview: bool
-) -> tuple[RecordingMonitor, _Warnings]:
+) -> tuple[RecordingMonitor, _Log]:
     asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.reset_options(project=PROJECT, stack=stack, preview=preview)
     pulumi.runtime.set_all_config(config, secret_keys)
     mocks = MatraMocks(engine_preview=engine_preview)
     monitor = RecordingMonitor(mocks)
-    warnings = _Warnings()
-    logger = logging.Logger(f"pulumi-{stack}", level=logging.WARNING)
-    logger.addHandler(warnings)
+    log = _Log()
+    logger = logging.Logger(f"pulumi-{stack}", level=logging.INFO)
+    logger.addHandler(log)
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=logger
     )
-    return monitor, warnings
+    return monitor, log
 
 
 async def _resolve(value: Any) -> Resolved:
@@ -323,10 +330,10 @@ def run(
     engine_preview: bool = False,
 ) -> ProgramRun:
     """Run ``body`` (a program, or code that builds components) under mocks."""
-    monitor, warnings = _fresh_runtime(
+    monitor, log = _fresh_runtime(
         stack, config or {}, secret_keys or [], preview or engine_preview, engine_preview
     )
-    result = ProgramRun(registrations=monitor.registrations, warnings=warnings.messages)
+    result = ProgramRun(registrations=monitor.registrations, warnings=log.warnings, infos=log.infos)
     try:
         run_body(body)
     except Exception as error:
@@ -378,6 +385,7 @@ def run_program(
         outputs=dict(done.outputs),
         error=done.error,
         warnings=list(done.warnings),
+        infos=list(done.infos),
     )
 
 
