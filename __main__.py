@@ -30,6 +30,7 @@ from components import (
     SshAccessArgs,
     SshAccount,
     SshLogin,
+    pricing,
 )
 from components import settings as stack_settings
 from components.loadbalancer import HealthCheck
@@ -37,6 +38,11 @@ from components.settings import ADMIN_USER
 
 # Everything is validated here, before the first resource is registered.
 settings = stack_settings.load()
+
+# What the stack costs a month, from the settings alone: known at preview, and shown in it.
+cost = pricing.estimate(settings)
+pulumi.log.info(cost.summary())
+
 prefix = settings.name_prefix
 fleet_settings = settings.fleet
 access_settings = settings.access
@@ -256,3 +262,7 @@ pulumi.export("deploySshPublicKey", access.deploy_public_key)
 if access.deploy_private_key is not None:
     # For the deploy job's secret store; the automation key itself is never exported.
     pulumi.export("deploySshPrivateKey", access.deploy_private_key)
+
+# The monthly estimate and its items (components/pricing.py; README: What it costs).
+pulumi.export("monthlyCostUsd", cost.monthly_usd)
+pulumi.export("costBreakdown", cost.breakdown())

@@ -285,6 +285,8 @@ class ProgramRun:
     error: BaseException | None = None
     warnings: list[str] = field(default_factory=list)
     """What the program logged as warnings (pulumi.log.warn), in order."""
+    infos: list[str] = field(default_factory=list)
+    """What the program logged as information (pulumi.log.info), in order."""
 
     def of_type(self, type_token: str) -> list[Resource]:
         return [r for r in self.registrations if r.type == type_token]
@@ -309,14 +311,19 @@ class ProgramRun:
         return found[0]
 
 
-class _Warnings(logging.Handler):
+class _Log(logging.Handler):
+    """Keeps what the program logs: warnings and information, apart."""
+
     def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
+        super().__init__(logging.INFO)
+        self.warnings: list[str] = []
+        self.infos: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno == logging.WARNING:
-            self.messages.append(record.getMessage())
+            self.warnings.append(record.getMessage())
+        elif record.levelno == logging.INFO:
+            self.infos.append(record.getMessage())
 
 
 Mocks = Callable[[bool], pulumi.runtime.Mocks]
@@ -331,19 +338,19 @@ def _fresh_runtime(
     engine_preview: bool,
     project: str,
     mocks_for: Mocks,
-) -> tuple[RecordingMonitor, _Warnings]:
+) -> tuple[RecordingMonitor, _Log]:
     asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.reset_options(project=project, stack=stack, preview=preview)
     pulumi.runtime.set_all_config(config, secret_keys)
     mocks = mocks_for(engine_preview)
     monitor = RecordingMonitor(mocks)
-    warnings = _Warnings()
-    logger = logging.Logger(f"pulumi-{stack}", level=logging.WARNING)
-    logger.addHandler(warnings)
+    log = _Log()
+    logger = logging.Logger(f"pulumi-{stack}", level=logging.INFO)
+    logger.addHandler(log)
     pulumi.runtime.set_mocks(
         mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=logger
     )
-    return monitor, warnings
+    return monitor, log
 
 
 async def _resolve(value: Any) -> Resolved:
@@ -366,7 +373,7 @@ def run(
 ) -> ProgramRun:
     """Run ``body`` (a program, or code that builds components) under mocks: the main
     program's unless ``project`` and ``mocks`` say otherwise."""
-    monitor, warnings = _fresh_runtime(
+    monitor, log = _fresh_runtime(
         stack,
         config or {},
         secret_keys or [],
@@ -375,7 +382,7 @@ def run(
         project,
         mocks or (lambda engine_preview: MatraMocks(engine_preview=engine_preview)),
     )
-    result = ProgramRun(registrations=monitor.registrations, warnings=warnings.messages)
+    result = ProgramRun(registrations=monitor.registrations, warnings=log.warnings, infos=log.infos)
     try:
         run_body(body)
     except Exception as error:
@@ -444,6 +451,7 @@ def run_program(
         outputs=dict(done.outputs),
         error=done.error,
         warnings=list(done.warnings),
+        infos=list(done.infos),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .. import catalog
+from .. import catalog, pricing
 from .reader import ConfigReader
 
 PLACEHOLDER_ATLAS_ORG_ID = "0123456789abcdef01234567"
@@ -80,7 +80,12 @@ def _atlas(r: ConfigReader) -> AtlasSettings:
             "Organization Settings)",
             lambda v: bool(_ATLAS_ORG_ID.match(v)),
         ),
-        tier=r.choice("atlasTier", catalog.ATLAS_TIERS),
+        tier=r.string(
+            "atlasTier",
+            f"one of: {', '.join(catalog.ATLAS_TIERS)} (the Atlas tiers priced in "
+            f"{pricing.PRICES_PATH})",
+            lambda v: v in catalog.ATLAS_TIERS,
+        ),
         node_count=r.one_of_ints("atlasNodeCount", ATLAS_NODE_COUNTS, "3, 5 or 7 electable nodes"),
         mongodb_version=r.choice("atlasMongoVersion", catalog.ATLAS_MONGODB_VERSIONS),
         backups=r.boolean("atlasBackups"),
@@ -143,13 +148,13 @@ def _redis_size(r: ConfigReader, mode: str) -> str:
     if mode == "managed":
         return r.string(
             "redisSize",
-            "a managed database size slug for redisMode managed: "
-            f"{', '.join(catalog.DATABASE_SIZES)}",
+            "a managed database size slug for redisMode managed, each priced in "
+            f"{pricing.PRICES_PATH}: {', '.join(catalog.DATABASE_SIZES)}",
             lambda v: v in catalog.DATABASE_SIZES,
         )
     return r.string(
         "redisSize",
         "a droplet size slug for redisMode droplet, such as s-1vcpu-1gb "
-        "(components/catalog.py lists them)",
+        f"(components/catalog.py lists them, each priced in {pricing.PRICES_PATH})",
         lambda v: v in catalog.DROPLET_SIZES,
     )

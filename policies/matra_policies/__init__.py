@@ -2,7 +2,7 @@
 serves both programs (the stacks at the root, and github/): a rule checks its own
 resource types and is silent where none are registered."""
 
-from . import backup, github, hardening, network, tls
+from . import backup, cost, github, hardening, network, tls
 
 PACK_NAME = "matra-infra"
 POLICIES = [
@@ -10,5 +10,6 @@ POLICIES = [
     *tls.POLICIES,
     *backup.POLICIES,
     *hardening.POLICIES,
+    *cost.POLICIES,
     *github.POLICIES,
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -23,6 +24,10 @@ BASELINE_EGRESS_PORTS = sorted(
     {p["port"] for p in [*BASELINE["egress"], *BASELINE["apiEgress"]]}, key=int
 )
 BASELINE_END_OF_LIFE_IMAGES = sorted(BASELINE["endOfLifeImages"])
+PRICES = json.loads(
+    (Path(__file__).resolve().parent / "prices.json").read_text(), parse_float=Decimal
+)
+"""The price catalogue, with its sources (shared with the program's cost estimate)."""
 
 WORLD = frozenset({"0.0.0.0/0", "::/0", "0.0.0.0", "::", "0::0/0"})
 # A public network shorter than these prefixes counts as "the internet": 0.0.0.0/1 plus
@@ -106,6 +111,11 @@ def message(resource: Named, problem: str, fix: str) -> str:
 def flag(report: ReportViolation, resource: Named, problem: str, fix: str) -> None:
     """Report that ``resource`` breaks the rule (its urn names it to the engine)."""
     report(message(resource, problem, fix), resource.urn)
+
+
+def flag_stack(report: ReportViolation, problem: str, fix: str) -> None:
+    """Report that the stack as a whole breaks the rule (no one resource does)."""
+    report(f"stack: {problem}. Fix: {fix}.", None)
 
 
 def ports_of(protocol: str | None, port_range: str | None) -> Ports:

@@ -13,6 +13,7 @@ SSH_KEY = "digitalocean:index/sshKey:SshKey"
 RESERVED_IP = "digitalocean:index/reservedIp:ReservedIp"
 DNS_RECORD = "digitalocean:index/dnsRecord:DnsRecord"
 DO_PROJECT = "digitalocean:index/project:Project"
+UPTIME_CHECK = "digitalocean:index/uptimeCheck:UptimeCheck"
 REGISTRY_CREDENTIALS = (
     "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"
 )

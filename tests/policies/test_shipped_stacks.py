@@ -33,6 +33,7 @@ MUST_RUN_IN_PREVIEW = {
     "digitalocean-no-token-on-balanced-hosts",
     "command-remote-host-key-pinned",
     "pulumi-protect-database-resources",
+    "stack-budget-monthly-usd",
 }
 
 

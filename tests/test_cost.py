@@ -1,0 +1,284 @@
+"""What each stack costs: the price catalogue (policies/matra_policies/prices.json), the
+estimate from the settings (components/pricing.py), and the outputs monthlyCostUsd and
+costBreakdown. The estimate is a pure function of the settings, so most tests call it
+directly; the program runs here are the shipped stacks' (cached per session)."""
+
+import functools
+import json
+import re
+from dataclasses import replace
+from decimal import Decimal
+
+import pulumi_digitalocean as digitalocean
+import pytest
+
+from components import catalog, pricing
+from components import settings as stack_settings
+from components.settings import BackupPolicy, ConfigError, StackSettings
+from harness import ROOT, STACKS, run, run_program, stack_config
+
+PRICES = json.loads((ROOT / "policies" / "matra_policies" / "prices.json").read_text())
+ESTIMATES = {"dev": 18.00, "staging": 114.20, "prod": 360.80}
+"""Each shipped stack's month, as the README's stack matrix states it."""
+
+
+@functools.cache
+def settings_of(stack: str) -> StackSettings:
+    """A shipped stack's settings, read as the program reads them in a preview (nothing
+    is registered)."""
+    loaded: list[StackSettings] = []
+    result = run(
+        lambda: loaded.append(stack_settings.load()),
+        stack=stack,
+        config=stack_config(stack),
+        preview=True,
+    )
+    assert result.error is None, result.error
+    return loaded[0]
+
+
+def by_hand(stack: str) -> float:
+    """The stack's month, summed here from its config values and the catalogue's entries
+    (not through components/pricing.py)."""
+    config = {key.split(":", 1)[1]: value for key, value in stack_config(stack).items()}
+    count, size = int(config["dropletCount"]), config["dropletSize"]
+    droplet = PRICES["dropletSizes"][size]["usdMonthly"]
+    total = count * droplet
+    if config["dropletBackups"] == "true":
+        total += count * droplet * PRICES["dropletBackups"][config["backupPlan"]]["shareOfDroplet"]
+    if config["loadBalancer"] == "true":
+        units = int(config["loadBalancerSizeUnit"])
+        total += units * PRICES["loadBalancers"]["REGIONAL"]["usdMonthlyPerSizeUnit"]
+    else:
+        total += PRICES["reservedIpv4"]["assigned"]["usdMonthly"]
+    hourly = PRICES["atlasTiers"][config["atlasTier"]]["usdHourly"]
+    total += hourly * PRICES["hoursPerMonth"] * int(config["atlasNodeCount"]) / 3
+    if config["redisMode"] == "managed":
+        node = PRICES["databaseSizes"][config["redisSize"]]["usdMonthlyPerNode"]
+        total += int(config["redisNodeCount"]) * node
+    else:
+        total += PRICES["dropletSizes"][config["redisSize"]]["usdMonthly"]
+    return round(total, 2)
+
+
+# -- the catalogue -----------------------------------------------------------------
+
+
+def _entries():
+    """Every priced, free, usage-based or not-created entry, with where it sits."""
+    for group in ("dropletSizes", "dropletBackups", "loadBalancers", "reservedIpv4"):
+        yield from ((f"{group}.{key}", entry) for key, entry in PRICES[group].items())
+    for group in ("databaseSizes", "atlasTiers", "free", "usageBased", "notCreated"):
+        yield from ((f"{group}.{key}", entry) for key, entry in PRICES[group].items())
+    yield "atlasNodes", PRICES["atlasNodes"]
+    yield "uptimeChecks", PRICES["uptimeChecks"]
+
+
+def test_every_entry_has_a_source_with_a_date_and_a_confidence():
+    used = set()
+    for where, entry in _entries():
+        source = PRICES["sources"].get(entry["source"])
+        assert source is not None, f"{where}: no source {entry['source']!r}"
+        used.add(entry["source"])
+    for name, source in PRICES["sources"].items():
+        assert re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", source["date"]), name
+        assert source["confidence"] in PRICES["confidence"], name
+        assert source["what"] and source["dateIs"], name
+    assert used == set(PRICES["sources"]), "a source no entry uses"
+
+
+def test_third_party_and_derived_prices_are_marked_so():
+    sources = PRICES["sources"]
+
+    def confidence(group, key):
+        return sources[PRICES[group][key]["source"]]["confidence"]
+
+    assert confidence("databaseSizes", "db-s-1vcpu-2gb") == "sure"
+    assert confidence("databaseSizes", "db-s-4vcpu-8gb") == "fairly sure"
+    assert confidence("databaseSizes", "db-s-16vcpu-64gb") == "estimate"
+    assert confidence("atlasTiers", "M10") == confidence("atlasTiers", "M30") == "sure"
+    assert confidence("atlasTiers", "M20") == "fairly sure"
+    assert sources[PRICES["atlasNodes"]["source"]]["confidence"] == "estimate"
+
+
+def test_free_items_are_listed_at_zero():
+    assert all(entry["usdMonthly"] == 0 for entry in PRICES["free"].values())
+    for item in ("vpc", "cloudFirewall", "dnsRecord", "project", "sshKey", "tag", "certificate"):
+        assert item in PRICES["free"]
+    assert PRICES["reservedIpv4"]["assigned"]["usdMonthly"] == 0
+    assert PRICES["atlasTiers"]["M0"]["usdHourly"] == 0
+
+
+def test_the_sizes_the_settings_accept_are_exactly_the_priced_ones():
+    assert tuple(PRICES["dropletSizes"]) == catalog.DROPLET_SIZES
+    assert tuple(PRICES["databaseSizes"]) == catalog.DATABASE_SIZES
+    assert tuple(PRICES["atlasTiers"]) == catalog.ATLAS_TIERS
+
+
+def test_the_seed_priced_the_matrix_sizes_before_the_2022_rise():
+    """The seed's $10/$20/$40 are 20% under DigitalOcean's prices since July 2022."""
+    seed = {"s-1vcpu-2gb": 10, "s-2vcpu-4gb": 20, "s-4vcpu-8gb": 40}
+    today = {size: PRICES["dropletSizes"][size]["usdMonthly"] for size in seed}
+    assert today == {"s-1vcpu-2gb": 12, "s-2vcpu-4gb": 24, "s-4vcpu-8gb": 48}
+    assert all(today[size] == seed[size] * 1.2 for size in seed)
+
+
+# -- the estimate, a pure function of the settings ---------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_shipped_stack_costs_the_sum_of_its_catalogue_entries(stack):
+    assert by_hand(stack) == ESTIMATES[stack]
+    outputs = run_program(stack).outputs
+    assert outputs["monthlyCostUsd"].value == ESTIMATES[stack]
+    assert outputs["costBreakdown"].value["monthlyUsd"] == ESTIMATES[stack]
+
+
+def test_one_more_droplet_adds_exactly_one_droplet_and_its_backups():
+    prod = settings_of("prod")
+    four = replace(prod, fleet=replace(prod.fleet, droplet_count=4))
+    before, after = pricing.estimate(prod), pricing.estimate(four)
+    droplet = Decimal(PRICES["dropletSizes"]["s-4vcpu-8gb"]["usdMonthly"])
+    weekly = droplet * Decimal(str(PRICES["dropletBackups"]["weekly"]["shareOfDroplet"]))
+    assert after.total_usd - before.total_usd == droplet + weekly == Decimal("57.60")
+    kinds_before, kinds_after = before.by_kind(), after.by_kind()
+    assert kinds_after["droplet"] - kinds_before["droplet"] == droplet
+    assert kinds_after["droplet backups"] - kinds_before["droplet backups"] == weekly
+    assert {k for k in kinds_after if kinds_after[k] != kinds_before[k]} == {
+        "droplet",
+        "droplet backups",
+    }
+
+
+def test_daily_backups_cost_thirty_percent_of_the_droplet():
+    prod = settings_of("prod")
+    daily = replace(prod, fleet=replace(prod.fleet, backup_policy=BackupPolicy("daily", "SUN", 4)))
+    assert pricing.estimate(daily).by_kind()["droplet backups"] == Decimal("43.20")  # 3 x 14.40
+
+
+def test_more_atlas_nodes_cost_in_proportion_and_say_it_is_derived():
+    staging = settings_of("staging")
+    five = replace(
+        staging, data=replace(staging.data, atlas=replace(staging.data.atlas, node_count=5))
+    )
+    line = next(x for x in pricing.estimate(five).lines if x.kind == "atlas cluster")
+    assert line.monthly_usd == Decimal("97.33")  # 0.08 x 730 x 5 / 3
+    assert line.price.confidence == "estimate"
+    three = next(x for x in pricing.estimate(staging).lines if x.kind == "atlas cluster")
+    assert three.monthly_usd == Decimal("58.40") and three.price.confidence == "sure"
+
+
+def test_standby_valkey_nodes_cost_what_the_primary_does():
+    prod = settings_of("prod")
+    redis = replace(prod.data.redis, node_count=2)
+    two = replace(prod, data=replace(prod.data, redis=redis))
+    assert pricing.estimate(two).by_kind()["managed valkey"] == Decimal("60.00")
+
+
+def test_load_balancer_size_units_and_the_lone_droplets_free_reserved_ip():
+    prod = settings_of("prod")
+    bigger = replace(prod, fleet=replace(prod.fleet, load_balancer_size_unit=3))
+    assert pricing.estimate(bigger).by_kind()["load balancer"] == Decimal("36.00")
+    dev = pricing.estimate(settings_of("dev"))
+    assert dev.by_kind()["reserved ip"] == 0 and "load balancer" not in dev.by_kind()
+
+
+# -- the outputs and the preview line ------------------------------------------------
+
+
+def test_the_outputs_are_plain_numbers_known_even_in_a_preview_of_a_new_stack():
+    program = run_program("dev", engine_preview=True)
+    assert program.error is None, program.error
+    total, breakdown = program.outputs["monthlyCostUsd"], program.outputs["costBreakdown"]
+    assert total.known and not total.secret and isinstance(total.value, float)
+    assert breakdown.known and not breakdown.secret
+    assert total.value == ESTIMATES["dev"]
+    assert round(sum(breakdown.value["byComponent"].values()), 2) == total.value
+    assert round(sum(breakdown.value["byKind"].values()), 2) == total.value
+
+
+def test_the_breakdown_names_every_priced_line_and_what_it_leaves_out():
+    breakdown = run_program("prod").outputs["costBreakdown"].value
+    assert breakdown["byComponent"] == {
+        "fleet": 172.80,
+        "ingress": 12.00,
+        "atlas": 146.00,
+        "cache": 30.00,
+        "shared": 0.00,
+    }
+    assert breakdown["items"][0] == (
+        "fleet, droplet: API droplet s-4vcpu-8gb, 3 droplets x $48.00 = $144.00 "
+        "(do-api-sizes 2026-08-21, sure)"
+    )
+    assert any(
+        i.startswith(
+            "atlas, atlas cluster: Atlas M20 (3 nodes), 730 hours x $0.20 = "
+            "$146.00 (third-party-atlas-calculators"
+        )
+        for i in breakdown["items"]
+    )
+    assert any("Atlas cloud backup" in item for item in breakdown["notCounted"])
+    assert any("point-in-time" in item for item in breakdown["notCounted"])
+    assert any(line.startswith("not created: container registry") for line in breakdown["notes"])
+
+
+def test_a_preview_logs_the_estimate_once_in_one_line():
+    infos = run_program("prod").infos
+    lines = [line for line in infos if line.startswith("estimated cost")]
+    assert lines == [
+        "estimated cost $360.80/month: Atlas M20 (3 nodes) $146.00, 3 x API droplet "
+        "s-4vcpu-8gb $144.00, managed Valkey db-s-1vcpu-2gb $30.00; usage-based charges not "
+        "counted; the costBreakdown output has every item (prices: "
+        "policies/matra_policies/prices.json)"
+    ]
+
+
+def test_the_readme_states_each_stacks_month_and_budget():
+    readme = (ROOT / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| monthly estimate"))
+    figures = [float(f.replace(",", "")) for f in re.findall(r"\$([\d,]+\.\d\d)", row)]
+    assert figures == [ESTIMATES[stack] for stack in ("dev", "staging", "prod")]
+    row = next(line for line in readme.splitlines() if line.startswith("| budget ("))
+    ceilings = [int(f) for f in re.findall(r"\$(\d+)", row)]
+    assert ceilings == [budget_of(stack) for stack in ("dev", "staging", "prod")]
+
+
+def budget_of(stack: str) -> int:
+    config = json.loads((ROOT / "policies" / "config" / f"{stack}.json").read_text())
+    return config["stack-budget-monthly-usd"]["budget-monthly-usd"]
+
+
+# -- a size without a price ------------------------------------------------------------
+
+
+def assert_refused(program, start):
+    """One ConfigError line that starts with ``start``, and nothing registered."""
+    assert isinstance(program.error, ConfigError), program.error
+    assert "\n" not in str(program.error) and str(program.error).startswith(start), program.error
+    assert program.registrations == []
+
+
+def test_a_real_droplet_size_without_a_price_is_a_one_line_error():
+    assert "c-48" in {slug.value for slug in digitalocean.DropletSlug}  # DigitalOcean sells it
+    assert "c-48" not in PRICES["dropletSizes"]
+    assert_refused(
+        run_program("prod", overrides={"dropletSize": "c-48"}),
+        "matra-infra:dropletSize: 'c-48' is not allowed; expected a droplet size slug from "
+        "components/catalog.py, each priced in policies/matra_policies/prices.json: ",
+    )
+
+
+def test_an_atlas_tier_without_a_price_is_a_one_line_error():
+    assert_refused(
+        run_program("prod", overrides={"atlasTier": "M140"}),
+        "matra-infra:atlasTier: 'M140' is not allowed; expected one of: M0, M10, M20, M30, M40, "
+        "M50, M60, M80 (the Atlas tiers priced in policies/matra_policies/prices.json)",
+    )
+
+
+def test_a_cache_size_without_a_price_is_a_one_line_error():
+    assert_refused(
+        run_program("prod", overrides={"redisSize": "db-s-32vcpu-128gb"}),
+        "matra-infra:redisSize: 'db-s-32vcpu-128gb' is not allowed; expected a managed database "
+        "size slug for redisMode managed, each priced in policies/matra_policies/prices.json",
+    )
