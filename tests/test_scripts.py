@@ -9,7 +9,9 @@ import pytest
 
 from components.hosts import certbot_script, delivery_script
 from components.hostsetup import HostContract, release_bootstrap_script
+from components.observability import log_forwarding_script, new_relic_script
 from components.rendering import TEMPLATE_DIR, render
+from components.settings import LogDestination
 from harness import ROOT
 
 SCRIPTS = sorted([ROOT / ".ci" / "run", *ROOT.glob("**/*.sh")], key=str)
@@ -52,6 +54,12 @@ RENDERED = {
     "matra-deploy-gate": lambda: render("matra-deploy-gate.sh.j2"),
     "docker-compose-shim": lambda: render("docker-compose-shim.sh.j2", port_b=8081),
     "release-bootstrap": lambda: release_bootstrap_script("http://api.matra.io/.matra/release"),
+    "log-forwarding to Papertrail": lambda: log_forwarding_script(
+        LogDestination("logs5.papertrailapp.com", 12345)
+    ),
+    "log-forwarding off": lambda: log_forwarding_script(None),
+    "newrelic-agent with a key": lambda: new_relic_script(enabled=True),
+    "newrelic-agent without": lambda: new_relic_script(enabled=False),
 }
 
 
