@@ -24,6 +24,9 @@ from components import (
     Host,
     HostSetup,
     HostSetupArgs,
+    HostTelemetry,
+    Monitoring,
+    MonitoringArgs,
     Network,
     NetworkArgs,
     SshAccess,
@@ -34,6 +37,7 @@ from components import (
 )
 from components import settings as stack_settings
 from components.loadbalancer import HealthCheck
+from components.observability import vcpus
 from components.settings import ADMIN_USER
 
 # Everything is validated here, before the first resource is registered.
@@ -47,6 +51,7 @@ prefix = settings.name_prefix
 fleet_settings = settings.fleet
 access_settings = settings.access
 data = settings.data
+observability = settings.observability
 
 network = Network(
     "network",
@@ -118,8 +123,13 @@ cache = Cache(
     ),
 )
 
+# What each API host reports and where (Papertrail, New Relic, Sentry); a preview says
+# once what the stack leaves out.
+telemetry = HostTelemetry(observability, stack=settings.stack, app_name=f"{prefix}-api")
+telemetry.announce()
+
 # Each API host's setup over SSH: Docker, nginx, the deploy entry point, the registry
-# credentials, the app's .env, then the release the stack serves now.
+# credentials, the app's .env, its telemetry, then the release the stack serves now.
 hosts = HostSetup(
     "hosts",
     HostSetupArgs(
@@ -133,6 +143,7 @@ hosts = HostSetup(
         release_source=f"http://{fleet_settings.api_hostname}/.matra/release"
         if fleet_settings.dns_zone
         else "",
+        telemetry=telemetry,
     ),
 )
 
@@ -156,6 +167,23 @@ fleet = DropletFleet(
         prepare=prepare,
         tags=settings.tags("api"),
         web_load_balancer_uids=[load_balancer.load_balancer_id] if load_balancer else None,
+        log_port=observability.papertrail.port if observability.papertrail else None,
+    ),
+)
+
+# DigitalOcean's alerts on the droplets (and the balancer) and its uptime check on the API.
+Monitoring(
+    "monitoring",
+    MonitoringArgs(
+        name=prefix,
+        alerts=observability.alerts,
+        uptime=observability.uptime,
+        fleet_tag=network.fleet_tag,
+        api_vcpus=vcpus(fleet_settings.droplet_size),
+        health_url=f"https://{fleet_settings.api_hostname}{fleet_settings.health_path}",
+        droplet_count=fleet_settings.droplet_count,
+        other_droplet_tags=cache.droplet_tags,
+        load_balancer_id=load_balancer.load_balancer_id if load_balancer else None,
     ),
 )
 

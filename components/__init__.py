@@ -15,6 +15,7 @@ from .hosts import (
 from .hostsetup import HostSetup, HostSetupArgs
 from .loadbalancer import ApiLoadBalancer, ApiLoadBalancerArgs
 from .network import Network, NetworkArgs, Placement
+from .observability import HostTelemetry, Monitoring, MonitoringArgs
 from .ssh import Host, SshAccount, SshLogin
 
 __all__ = [
@@ -36,6 +37,9 @@ __all__ = [
     "Host",
     "HostSetup",
     "HostSetupArgs",
+    "HostTelemetry",
+    "Monitoring",
+    "MonitoringArgs",
     "Network",
     "NetworkArgs",
     "Placement",

@@ -48,6 +48,8 @@ class Cache(pulumi.ComponentResource):
     """DigitalOcean URNs for the stack's DigitalOcean project."""
     ssh_hosts: list[Host]
     """Droplets of the cache that the program reaches over SSH (none when managed)."""
+    droplet_tags: list[pulumi.Output[str]]
+    """The tag of the cache's droplet, for the alerts that cover it (none when managed)."""
 
     def __init__(
         self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None
@@ -89,6 +91,7 @@ class Cache(pulumi.ComponentResource):
         self.url = pulumi.Output.secret(cluster.private_uri)
         self.urns = pulumi.Output.all(cluster.cluster_urn).apply(list)
         self.ssh_hosts = []
+        self.droplet_tags = []
 
     def _droplet(self, name: str, args: CacheArgs) -> None:
         login = args.login
@@ -143,6 +146,7 @@ class Cache(pulumi.ComponentResource):
             triggers=[private_ip],
             parent=self,
         )
+        self.droplet_tags = [tag]
         self.host = private_ip
         self.url = pulumi.Output.secret(
             pulumi.Output.all(password.result, private_ip, configure.id).apply(

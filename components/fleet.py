@@ -38,6 +38,9 @@ class DropletFleetArgs:
     web_load_balancer_uids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
     """Load balancers allowed to reach 80/443. None: 80/443 are open to anywhere and the
     (single) droplet gets a reserved IP as its stable ingress address."""
+    log_port: int | None = None
+    """The TCP port of the log destination the droplets forward to (Papertrail's), which
+    their firewall opens outwards; None when logs stay on the hosts."""
 
     def __post_init__(self) -> None:
         count = self.settings.droplet_count
@@ -112,7 +115,9 @@ class DropletFleet(pulumi.ComponentResource):
                 *web_ingress(args.web_load_balancer_uids),
                 icmp_from(args.placement.vpc_ip_range),
             ],
-            outbound=egress_rules(args.placement.vpc_ip_range, mongodb=True),
+            outbound=egress_rules(
+                args.placement.vpc_ip_range, mongodb=True, log_port=args.log_port
+            ),
             spec=DropletSpec(
                 placement=args.placement,
                 size=settings.droplet_size,

@@ -12,7 +12,7 @@ from hashlib import sha256
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from .baseline import API_EGRESS, EGRESS
+from .baseline import API_EGRESS, EGRESS, Port
 from .network import Placement
 from .settings import BackupPolicy
 from .ssh import Host, HostKey
@@ -61,12 +61,17 @@ def icmp_from(network: pulumi.Input[str]) -> digitalocean.FirewallInboundRuleArg
 
 
 def egress_rules(
-    vpc_ip_range: pulumi.Input[str], *, mongodb: bool
+    vpc_ip_range: pulumi.Input[str], *, mongodb: bool, log_port: int | None = None
 ) -> list[digitalocean.FirewallOutboundRuleArgs]:
-    """Egress to everywhere on the baseline's ports (and MongoDB's, for the API hosts),
-    ICMP, and anything inside the VPC. Inbound, only what each firewall's own rules
-    admit: the VPC is not open inwards."""
-    ports = [*EGRESS, *(API_EGRESS if mongodb else ())]
+    """Egress to everywhere on the baseline's ports (and MongoDB's, for the API hosts;
+    the log destination's, where the hosts forward their logs), ICMP, and anything
+    inside the VPC. Inbound, only what each firewall's own rules admit: the VPC is not
+    open inwards."""
+    ports = [
+        *EGRESS,
+        *(API_EGRESS if mongodb else ()),
+        *([Port("tcp", str(log_port), "syslog over TLS")] if log_port else []),
+    ]
     return [
         *(
             digitalocean.FirewallOutboundRuleArgs(

@@ -3,7 +3,8 @@ change to any of it replaces no droplet.
 
 Per host, in order: the setup script (Docker, nginx, the host contract in /opt/matra, the
 deploy entry point, the deploy user locked down to it), the registry's read-only
-credentials and the app's .env (secrets, on stdin), then the release bootstrap: a host
+credentials and the app's .env (secrets, on stdin), the host's telemetry (log forwarding,
+the New Relic agent: components/observability.py), then the release bootstrap: a host
 that runs no release yet starts the one the stack serves now. ``prepare(host)`` makes
 these and returns the last, so the fleet creates a droplet only once the one before it
 serves (components/fleet.py)."""
@@ -18,6 +19,7 @@ import pulumi_command as command
 import pulumi_digitalocean as digitalocean
 
 from .hosts import delivery_script
+from .observability import HostTelemetry
 from .rendering import render
 from .settings import DeliverySettings, FleetSettings
 from .ssh import Host, SshAccount
@@ -129,8 +131,10 @@ def env_file(
     redis_url: str,
     plain: Sequence[tuple[str, str]] = (),
     secret_lines: str = "",
+    telemetry: str = "",
 ) -> str:
-    """The app's .env: connection strings first, then the stack's settings."""
+    """The app's .env: connection strings first, then the stack's settings, then its
+    telemetry (Sentry, New Relic: components/observability.py)."""
     lines = [
         f"MONGODB_URI={mongodb_uri}",
         f"REDIS_URL={redis_url}",
@@ -138,7 +142,7 @@ def env_file(
     ]
     lines += [
         line
-        for line in secret_lines.splitlines()
+        for line in (secret_lines + "\n" + telemetry).splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
     return "\n".join(lines) + "\n"
@@ -161,6 +165,8 @@ class HostSetupArgs:
     """The app's cache URL (a secret)."""
     release_source: str
     """Where a new host asks which release runs (the API's /.matra/release); "" for none."""
+    telemetry: HostTelemetry | None = None
+    """Log forwarding, the New Relic agent and the app's telemetry settings; None: none."""
 
 
 class HostSetup(pulumi.ComponentResource):
@@ -193,15 +199,20 @@ class HostSetup(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self._registry: pulumi.Output[str] = pulumi.Output.secret(credentials.docker_credentials)
+        telemetry = args.telemetry
         self._dotenv: pulumi.Output[str] = pulumi.Output.secret(
             pulumi.Output.all(
-                args.mongodb_uri, args.redis_url, delivery.app_secret_env or ""
+                args.mongodb_uri,
+                args.redis_url,
+                delivery.app_secret_env or "",
+                telemetry.app_env() if telemetry else "",
             ).apply(
                 lambda parts: env_file(
                     mongodb_uri=parts[0],
                     redis_url=parts[1],
                     plain=delivery.app_env,
                     secret_lines=parts[2],
+                    telemetry=parts[3],
                 )
             )
         )
@@ -236,10 +247,31 @@ class HostSetup(pulumi.ComponentResource):
             parent=self,
             depends_on=[setup],
         )
+        reporting: list[pulumi.Resource] = []
+        telemetry = args.telemetry
+        if telemetry is not None:
+            # After the setup and one after the other: each may install packages.
+            logs = run(
+                f"{name}-logs",
+                host,
+                telemetry.log_forwarding_script(),
+                parent=self,
+                depends_on=[setup],
+            )
+            agent = run(
+                f"{name}-newrelic",
+                host,
+                telemetry.new_relic_script(),
+                # The license key, as the agent's config file: on stdin, a secret.
+                stdin=telemetry.new_relic_config(),
+                parent=self,
+                depends_on=[logs],
+            )
+            reporting = [logs, agent]
         return run(
             f"{name}-release",
             host,
             self.contract.release_bootstrap_script(args.release_source),
             parent=self,
-            depends_on=[registry, env, *after],
+            depends_on=[registry, env, *reporting, *after],
         )

@@ -320,9 +320,10 @@ def estimate(settings: StackSettings) -> CostEstimate:
         )
         free["cache"] = (FREE["cloudFirewall"], FREE["tag"], FREE["monitoring"])
 
-    # shared: the VPC, the project and the SSH keys are free; the program creates no
-    # uptime check (DigitalOcean credits one free check per account, not per stack).
-    lines.append(_line("shared", "uptime check", "uptime checks", 0, "check", UPTIME_CHECK))
+    # shared: the API's uptime check (Monitoring: one per stack; DigitalOcean credits one
+    # free check per account, not per stack); the VPC, the project and the SSH keys are
+    # free.
+    lines.append(_line("shared", "uptime check", "uptime check", 1, "check", UPTIME_CHECK))
     free["shared"] = (FREE["vpc"], FREE["project"], FREE["sshKey"])
     notes.append(
         "uptime checks are priced at $1 each: the account's one free check is not credited "

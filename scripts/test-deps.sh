@@ -2,10 +2,11 @@
 # The Debian packages the tests drive: validators (cloud-init's schema check, shellcheck)
 # and the real parts of the test hosts (sshd, sudo, iproute2 for network namespaces,
 # nginx, curl, certbot, redis-server; for the deploy tests Docker's engine, a registry
-# with htpasswd for its users, and HAProxy as the load balancer). Installs what is
-# missing when run as root (never starting the packages' own daemons: the tests start
-# theirs inside test hosts); otherwise names what is missing and the command that
-# installs it.
+# with htpasswd for its users, and HAProxy as the load balancer; systemd's journald,
+# rsyslog with its TLS driver, gnupg and apt-utils for the log forwarding and New Relic
+# agent tests: a signed apt repository of the test's own). Installs what is missing
+# when run as root (never starting the packages' own daemons: the tests start theirs
+# inside test hosts); otherwise names what is missing and the command that installs it.
 set -euo pipefail
 
 packages=(
@@ -13,6 +14,7 @@ packages=(
     openssh-server openssh-client sudo iproute2 nginx curl certbot
     python3-certbot-dns-digitalocean redis-server
     docker.io docker-registry haproxy apache2-utils
+    systemd rsyslog rsyslog-gnutls gnupg apt-utils
 )
 
 missing=()

@@ -516,7 +516,8 @@ class Fleet:
     def new_host(self, name: str, release_source: str = "") -> tuple[ApiHost, str]:
         """A test host set up by the program's scripts (not one of ``hosts``); returns it
         and what its release bootstrap printed."""
-        host = NamespaceHost(docker=True, hub=HUB_ADDRESS)
+        # journald and rsyslog as on a droplet: the app's containers log to journald.
+        host = NamespaceHost(docker=True, hub=HUB_ADDRESS, syslog=True)
         self.started.append(host)
         host.start()
         api = ApiHost(name=name, host=host, contract=self.contract)

@@ -441,7 +441,9 @@ MISTAKES = [
         {"appEnv": ["MONGODB_URI=mongodb://elsewhere"]},
         (),
         "matra-infra:appEnv: 'MONGODB_URI=mongodb://elsewhere' is not allowed; expected each item "
-        "to be a KEY=value line (KEY in upper case, not MONGODB_URI or REDIS_URL",
+        "to be a KEY=value line (KEY in upper case, not MONGODB_URI, NEW_RELIC_APP_NAME, "
+        "NEW_RELIC_LICENSE_KEY, REDIS_URL, SENTRY_DSN, SENTRY_ENVIRONMENT, SENTRY_RELEASE, "
+        "which the stack sets)",
         [],
     ),
     (
@@ -473,6 +475,127 @@ MISTAKES = [
         (),
         "matra-infra:deploySshPublicKey: 'not a key' is not allowed; expected the deploy job's "
         "OpenSSH public key line",
+        [],
+    ),
+    # Observability: who is told, thresholds, windows, the uptime check, Papertrail.
+    (
+        "prod",
+        {"alertEmails": ["ops@matra.io", "ops at matra.io"]},
+        (),
+        "matra-infra:alertEmails: 'ops at matra.io' is not allowed; expected each item to be an "
+        "e-mail address",
+        [],
+    ),
+    (
+        "staging",
+        {"alertEmails": []},
+        (),
+        "matra-infra:alertEmails: '[]' is not allowed; expected at least one e-mail address, or "
+        "a Slack webhook in matra-infra:alertSlackWebhooks",
+        [],
+    ),
+    (
+        "prod",
+        {"alertCpuPercent": 0},
+        (),
+        "matra-infra:alertCpuPercent: '0' is not allowed; expected a whole number of percent "
+        "from 1 to 99",
+        [],
+    ),
+    (
+        "prod",
+        {"alertDiskPercent": 100},
+        (),
+        "matra-infra:alertDiskPercent: '100' is not allowed",
+        [],
+    ),
+    (
+        "prod",
+        {"alertMemoryPercent": 150},
+        (),
+        "matra-infra:alertMemoryPercent: '150' is not allowed; expected a whole number of percent",
+        [],
+    ),
+    (
+        "dev",
+        {"alertLb5xxPercent": -5},
+        (),
+        "matra-infra:alertLb5xxPercent: '-5' is not allowed",
+        [],
+    ),
+    (
+        "prod",
+        {"alertLoadPerVcpu": 0},
+        (),
+        "matra-infra:alertLoadPerVcpu: '0' is not allowed; expected a whole number from 1 to 20",
+        [],
+    ),
+    (
+        "prod",
+        {"alertWindow": "15m"},
+        (),
+        "matra-infra:alertWindow: '15m' is not allowed; expected one of: 5m, 10m, 30m, 1h",
+        [],
+    ),
+    (
+        "prod",
+        {"uptimeRegions": ["us_east"]},
+        (),
+        "matra-infra:uptimeRegions: '[\"us_east\"]' is not allowed; expected at least two of "
+        "us_east, us_west, eu_west, se_asia",
+        [],
+    ),
+    (
+        "prod",
+        {"uptimeRegions": ["us_east", "ams3"]},
+        (),
+        "matra-infra:uptimeRegions: 'ams3' is not allowed; expected each item to be one of: "
+        "us_east, us_west, eu_west, se_asia",
+        [],
+    ),
+    (
+        "prod",
+        {"uptimeCertExpiryDays": 30},
+        (),
+        "matra-infra:uptimeCertExpiryDays: '30' is not allowed; expected a whole number of days "
+        "from 1 to 29",
+        ["certbot renews 30 days ahead"],
+    ),
+    (
+        "prod",
+        {"uptimeAlertPeriod": "1m"},
+        (),
+        "matra-infra:uptimeAlertPeriod: '1m' is not allowed; expected one of: 2m, 3m, 5m",
+        [],
+    ),
+    (
+        "prod",
+        {"uptimeLatencyMs": 50},
+        (),
+        "matra-infra:uptimeLatencyMs: '50' is not allowed; expected a whole number from 100 to "
+        "30000",
+        [],
+    ),
+    (
+        "prod",
+        {"papertrailDestination": "logs5.papertrailapp.com"},
+        (),
+        "matra-infra:papertrailDestination: 'logs5.papertrailapp.com' is not allowed; expected "
+        "host:port of a Papertrail log destination, such as logs5.papertrailapp.com:12345",
+        [],
+    ),
+    (
+        "prod",
+        {"papertrailDestination": "logs5.papertrailapp.com:99999"},
+        (),
+        "matra-infra:papertrailDestination: 'logs5.papertrailapp.com:99999' is not allowed",
+        [],
+    ),
+    (
+        "prod",
+        {"papertrailDestination": "tls://logs5.papertrailapp.com:12345"},
+        (),
+        "matra-infra:papertrailDestination: 'tls://logs5.papertrailapp.com:12345' is not allowed",
         [],
     ),
     (
@@ -592,7 +715,9 @@ def test_every_key_declared_in_pulumi_yaml_is_read_and_no_other():
     assert seen["read"] == declared
 
 
-@pytest.mark.parametrize("key", ["appSecretEnv"])
+@pytest.mark.parametrize(
+    "key", ["appSecretEnv", "sentryDsn", "newRelicLicenseKey", "alertSlackWebhooks"]
+)
 def test_secret_settings_stored_in_plain_text_are_refused_without_echo(key):
     run = run_program("prod", overrides={key: "SENTRY_DSN=https://leak@sentry.io/1"})
     assert_refused(
@@ -605,7 +730,7 @@ def test_secret_settings_stored_in_plain_text_are_refused_without_echo(key):
 def test_a_bad_secret_env_line_is_refused_without_echo():
     run = run_program(
         "prod",
-        overrides={"appSecretEnv": "SENTRY_DSN=ok\nnot a setting leak"},
+        overrides={"appSecretEnv": "API_KEY=ok\nnot a setting leak"},
         secret_keys=("appSecretEnv",),
     )
     assert_refused(
@@ -638,3 +763,35 @@ def test_the_retired_dns_token_is_refused_without_echoing_it(secret):
     assert_refused(
         run, "matra-infra:certbotDnsToken: no longer used; TLS ends at the", hidden=["leaked"]
     )
+
+
+@pytest.mark.parametrize(
+    "key, value, start",
+    [
+        (
+            "alertSlackWebhooks",
+            "#ops https://hooks.slack.com/services/T0/B0/fine\n#dev http://leak.example/hook",
+            "matra-infra:alertSlackWebhooks: line 2 (value hidden) is not allowed; expected "
+            "'<channel> <https webhook URL>' lines",
+        ),
+        (
+            "alertSlackWebhooks",
+            "https://hooks.slack.com/services/T0/B0/leak",
+            "matra-infra:alertSlackWebhooks: line 1 (value hidden) is not allowed",
+        ),
+        (
+            "sentryDsn",
+            "https://sentry.io/leak",
+            "matra-infra:sentryDsn: (value hidden) is not allowed; expected a Sentry DSN",
+        ),
+        (
+            "newRelicLicenseKey",
+            "leak-0123",
+            "matra-infra:newRelicLicenseKey: (value hidden) is not allowed; expected a New Relic "
+            "license key (40 letters and digits)",
+        ),
+    ],
+)
+def test_a_malformed_secret_is_refused_by_its_key_without_echo(key, value, start):
+    run = run_program("prod", overrides={key: value}, secret_keys=(key,))
+    assert_refused(run, start, hidden=["leak"])

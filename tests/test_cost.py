@@ -18,7 +18,7 @@ from components.settings import BackupPolicy, ConfigError, StackSettings
 from harness import ROOT, STACKS, run, run_program, stack_config
 
 PRICES = json.loads((ROOT / "policies" / "matra_policies" / "prices.json").read_text())
-ESTIMATES = {"dev": 18.00, "staging": 114.20, "prod": 360.80}
+ESTIMATES = {"dev": 19.00, "staging": 115.20, "prod": 361.80}
 """Each shipped stack's month, as the README's stack matrix states it."""
 
 
@@ -58,6 +58,8 @@ def by_hand(stack: str) -> float:
         total += int(config["redisNodeCount"]) * node
     else:
         total += PRICES["dropletSizes"][config["redisSize"]]["usdMonthly"]
+    # Every stack's one uptime check on the API.
+    total += PRICES["uptimeChecks"]["usdMonthlyEach"]
     return round(total, 2)
 
 
@@ -204,7 +206,7 @@ def test_the_breakdown_names_every_priced_line_and_what_it_leaves_out():
         "ingress": 12.00,
         "atlas": 146.00,
         "cache": 30.00,
-        "shared": 0.00,
+        "shared": 1.00,
     }
     assert breakdown["items"][0] == (
         "fleet, droplet: API droplet s-4vcpu-8gb, 3 droplets x $48.00 = $144.00 "
@@ -226,7 +228,7 @@ def test_a_preview_logs_the_estimate_once_in_one_line():
     infos = run_program("prod").infos
     lines = [line for line in infos if line.startswith("estimated cost")]
     assert lines == [
-        "estimated cost $360.80/month: Atlas M20 (3 nodes) $146.00, 3 x API droplet "
+        "estimated cost $361.80/month: Atlas M20 (3 nodes) $146.00, 3 x API droplet "
         "s-4vcpu-8gb $144.00, managed Valkey db-s-1vcpu-2gb $30.00; usage-based charges not "
         "counted; the costBreakdown output has every item (prices: "
         "policies/matra_policies/prices.json)"

@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rig import BALANCER_PORT, HUB_ADDRESS, NOWHERE, Fleet, Load, Release, dotenv, fleet
 
 from deploy.ssh import SshClient, Target
+from rig import BALANCER_PORT, HUB_ADDRESS, NOWHERE, Fleet, Load, Release, dotenv, fleet
 from testhost import NamespaceHost
 
 RELEASES = [Release("v1"), Release("v2"), Release("v3", healthy=False), Release("v4")]

@@ -30,13 +30,18 @@ def test_each_host_is_set_up_then_given_its_secrets_then_its_release(stack):
     count = len(run.api_droplets())
     for index in range(count):
         steps = host_commands(run, f"api-{index}")
-        assert set(steps) == {"setup", "registry", "env", "release"}
+        assert set(steps) == {"setup", "registry", "env", "logs", "newrelic", "release"}
         assert steps["setup"].urn in steps["registry"].dependencies
         assert steps["setup"].urn in steps["env"].dependencies
+        # Telemetry after the setup, one step after the other (each may install packages).
+        assert steps["setup"].urn in steps["logs"].dependencies
+        assert steps["logs"].urn in steps["newrelic"].dependencies
         release = set(steps["release"].dependencies)
         assert {
             steps["registry"].urn,
             steps["env"].urn,
+            steps["logs"].urn,
+            steps["newrelic"].urn,
             access[f"atlas-access-{index}"].urn,
         } <= release
         if index:
@@ -61,7 +66,10 @@ def test_the_setup_script_installs_the_host_contract(stack):
     assert app["ports"] == ["127.0.0.1:${MATRA_PORT:?set MATRA_PORT}:8080"]
     assert app["restart"] == "unless-stopped"
     assert "http://127.0.0.1:8080/healthz" in app["healthcheck"]["test"][1]
-    assert app["logging"]["options"] == {"max-size": "10m", "max-file": "5"}
+    # journald keeps `docker logs` and never holds up a container (the host forwards the
+    # journal); Sentry is told the release the deploy command runs.
+    assert app["logging"] == {"driver": "journald", "options": {"tag": "{{.Name}}"}}
+    assert app["environment"]["SENTRY_RELEASE"] == "${MATRA_RELEASE}"
     # The deploy user: its key in a file it can't edit, one command, no docker.
     deploy_key = run.outputs["deploySshPublicKey"].value
     assert f"deploy_key='{deploy_key}'" in script
@@ -134,6 +142,7 @@ def test_a_change_to_what_the_hosts_run_replaces_no_droplet():
     (the setup scripts) and the balancer's health check; user data holds none of it."""
     assert changed(update(), update(healthPath="/ready")) == {
         "api-lb",
+        "monitoring-uptime",
         *(f"hosts-api-{i}-setup" for i in range(3)),
     }
 

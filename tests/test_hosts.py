@@ -24,12 +24,12 @@ def commands(program, parent):
     )
 
 
+SECRET_KEYS = ("appSecretEnv", "sentryDsn", "newRelicLicenseKey", "alertSlackWebhooks")
+
+
 def prod_update(**overrides):
     return run_program(
-        "prod",
-        overrides={**OPERATOR_VALUES, **overrides},
-        secret_keys=("appSecretEnv",),
-        preview=False,
+        "prod", overrides={**OPERATOR_VALUES, **overrides}, secret_keys=SECRET_KEYS, preview=False
     )
 
 
@@ -82,10 +82,25 @@ def test_dev_runs_certbot_over_http01_on_its_lone_droplet_with_no_stdin():
     assert {dns.urn, reserved.urn, setup.urn} <= set(tls_component.dependencies)
 
 
+SENTRY_DSN = "https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.io/42"
+NEW_RELIC_KEY = "eu01xx0123456789abcdef0123456789abcdNRAL"
+SLACK_URL = "https://hooks.slack.com/services/T000/B000/leakedwebhook"
+
+
 def test_no_secret_appears_in_any_command_string():
-    program = prod_update(appSecretEnv="SENTRY_DSN=https://key@sentry.io/1")
+    program = prod_update(
+        appSecretEnv="API_KEY=app-secret-value",
+        sentryDsn=SENTRY_DSN,
+        newRelicLicenseKey=NEW_RELIC_KEY,
+        alertSlackWebhooks=f"#ops {SLACK_URL}",
+        papertrailDestination="logs5.papertrailapp.com:12345",
+    )
+    assert program.error is None, program.error
     secrets = [
-        "https://key@sentry.io/1",
+        "app-secret-value",
+        SENTRY_DSN,
+        NEW_RELIC_KEY,
+        SLACK_URL,
         *(mock_private_key(name).splitlines()[1] for name in GENERATED_KEYS),
         program.outputs["mongodbUri"].value,
         program.outputs["redisUrl"].value,
@@ -98,6 +113,10 @@ def test_no_secret_appears_in_any_command_string():
     for droplet in program.of_type(DROPLET):
         for secret in secrets:
             assert secret not in plain(droplet.inputs["userData"])
+    for name, output in program.outputs.items():
+        if not output.secret:
+            for secret in secrets:
+                assert secret not in str(output.value), name
 
 
 OPERATOR = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperator alice@laptop"

@@ -9,7 +9,9 @@ import pytest
 
 from components.hosts import certbot_script, delivery_script
 from components.hostsetup import HostContract
+from components.observability import log_forwarding_script, new_relic_script
 from components.rendering import TEMPLATE_DIR, render
+from components.settings import LogDestination
 from harness import ROOT
 
 SCRIPTS = sorted([ROOT / ".ci" / "run", *ROOT.glob("**/*.sh")], key=str)
@@ -54,6 +56,12 @@ RENDERED = {
     "release-bootstrap": lambda: HostContract.release_bootstrap_script(
         "http://api.matra.io/.matra/release"
     ),
+    "log-forwarding to Papertrail": lambda: log_forwarding_script(
+        LogDestination("logs5.papertrailapp.com", 12345)
+    ),
+    "log-forwarding off": lambda: log_forwarding_script(None),
+    "newrelic-agent with a key": lambda: new_relic_script(enabled=True),
+    "newrelic-agent without": lambda: new_relic_script(enabled=False),
 }
 
 

@@ -119,6 +119,7 @@ def test_every_component_child_has_a_parent(stack):
         "tls",
         "hosts",
         "operator-keys",
+        "monitoring",
     }
 
 

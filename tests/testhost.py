@@ -56,6 +56,21 @@ case "$1 ${2:-}" in
         if nginx_running; then exec nginx -s reload; fi; exit 0 ;;
     # sshd is this host's first process; SIGHUP makes it read its configuration again.
     "try-reload-or-restart ssh.service" | "reload ssh" | "reload ssh.service") exec kill -HUP 1 ;;
+    "restart rsyslog" | "restart rsyslog.service")
+        # As on a droplet, where systemd's syslog.socket holds /run/systemd/journal/syslog
+        # (where journald forwards): that socket exists before rsyslogd starts.
+        if [ -f /run/rsyslogd.pid ]; then
+            pid=$(cat /run/rsyslogd.pid)
+            kill "$pid" 2>/dev/null || true
+            tries=0
+            while kill -0 "$pid" 2>/dev/null && [ "$tries" -lt 200 ]; do
+                tries=$((tries + 1)); sleep 0.1
+            done
+        fi
+        python3 -c 'import os, socket; p = "/run/systemd/journal/syslog"
+if os.path.exists(p): os.unlink(p)
+socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(p)'
+        exec rsyslogd ;;
     "restart redis-server")
         # By its pid file (the host's own /run): never a redis-server of the machine itself.
         if [ -f /run/redis/redis-server.pid ]; then
@@ -76,7 +91,7 @@ exit 0
 
 SETUP = r"""
 set -eu
-work=$1; user=$2; deploy=$3; docker=$4; registry=$5; number=$6
+work=$1; user=$2; deploy=$3; docker=$4; registry=$5; number=$6; syslog=$7
 mkdir -p "$work/ovl"
 mount -t tmpfs tmpfs "$work/ovl"
 for dir in @OVERLAID@; do
@@ -100,6 +115,19 @@ done
 echo "$user ALL=(ALL) NOPASSWD:ALL" > "/etc/sudoers.d/90-$user"
 chmod 0440 "/etc/sudoers.d/90-$user"
 mkdir -p /run/sshd
+if [ "$syslog" = yes ]; then
+    # journald as on a droplet (its sockets in this host's /run, its journal in
+    # /run/log/journal), before anything logs to it. This host has no kernel log of its
+    # own: rsyslog leaves /proc/kmsg to this machine.
+    /lib/systemd/systemd-journald >/var/log/journald.log 2>&1 &
+    tries=0
+    until [ -S /run/systemd/journal/socket ]; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt 100 ]; then echo "journald did not start" >&2; exit 1; fi
+        sleep 0.1
+    done
+    sed -i 's/^module(load="imklog"/#&/' /etc/rsyslog.conf
+fi
 if [ "$docker" = yes ]; then
     # Docker's engine as on a droplet (this host's own /var/lib/docker and socket), in
     # what this machine allows: vfs storage, no default bridge, no iptables.
@@ -107,7 +135,8 @@ if [ "$docker" = yes ]; then
     install -m 0755 "$work/docker-compose" /usr/local/lib/docker/cli-plugins/docker-compose
     printf '{"deprecated-key-path": "/etc/docker/key.json"}\n' > /etc/docker/daemon.json
     dockerd --storage-driver vfs --bridge=none --iptables=false --ip-masq=false \
-        --cgroup-parent "matra-test-$number" --insecure-registry "$registry" \
+        --exec-opt native.cgroupdriver=cgroupfs \
+        --cgroup-parent "matra-test-$number" ${registry:+--insecure-registry "$registry"} \
         >/var/log/dockerd.log 2>&1 &
     tries=0
     until docker version >/dev/null 2>&1; do
@@ -119,6 +148,12 @@ if [ "$docker" = yes ]; then
         fi
         sleep 0.1
     done
+fi
+if [ "$syslog" = yes ]; then
+    # systemd "runs" (sd_booted) from here on, as on a droplet: rsyslog listens where
+    # journald forwards. (Docker's engine keeps the cgroupfs driver it was given.)
+    mkdir -p /run/systemd/system
+    systemctl restart rsyslog
 fi
 exec /usr/sbin/sshd -D -e -f "$work/sshd_config"
 """
@@ -136,13 +171,17 @@ class NamespaceHost:
         extra_ca: Path | None = None,
         host_key: str | None = None,
         docker: bool = False,
+        syslog: bool = False,
         hub: str | None = None,
     ) -> None:
         """``host_key``: the OpenSSH private key sshd presents (as cloud-init installs the
         program's); a fresh one if None. ``docker``: run Docker's engine (with the compose
-        plugin) inside the host. ``hub``: an address of this machine the host reaches
-        through its gateway (where the test registry and load balancer listen)."""
+        plugin) inside the host. ``syslog``: run journald and rsyslog as on a droplet
+        (Debian's rsyslog configuration; ``systemctl restart rsyslog`` restarts it).
+        ``hub``: an address of this machine the host reaches through its gateway (where
+        the test registry and load balancer listen)."""
         self.docker = docker
+        self.syslog = syslog
         self.hub = hub
         self.user = user
         self.deploy_user = deploy_user
@@ -243,6 +282,7 @@ class NamespaceHost:
                 "yes" if self.docker else "no",
                 f"{self.hub}:5000" if self.hub else "",
                 self.netns.rsplit("-", 1)[1],
+                "yes" if self.syslog else "no",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -383,9 +423,11 @@ class NamespaceHost:
             shutil.rmtree(self.work, ignore_errors=True)
             return
         # Everything started in the namespace (sshd, nginx, Pebble, the app stand-in).
-        pids = subprocess.run(
-            ["ip", "netns", "pids", self.netns], capture_output=True, text=True, check=False
-        ).stdout.split()
+        pids = (
+            subprocess.run(["ip", "netns", "pids", self.netns], capture_output=True, check=False)
+            .stdout.decode(errors="replace")
+            .split()
+        )
         for pid in pids:
             subprocess.run(["kill", pid], capture_output=True, check=False)
         if self._sshd is not None:

@@ -2,11 +2,11 @@
 
 Every key is declared in ``Pulumi.yaml`` (type, default, description); the CLI applies
 those defaults. ``load()`` turns the raw values into one frozen ``StackSettings``, one
-concern a module (fleet, access, data, TLS, delivery: a new setting touches its concern's
-module and Pulumi.yaml). Every problem found is reported as one line naming the key, the
-value and what is allowed, and the program stops with a ``ConfigError`` (a
-``pulumi.RunError``, which the language host prints without a traceback) before any
-resource is registered.
+concern a module (fleet, access, data, TLS, delivery, observability: a new setting
+touches its concern's module and Pulumi.yaml). Every problem found is reported as one
+line naming the key, the value and what is allowed, and the program stops with a
+``ConfigError`` (a ``pulumi.RunError``, which the language host prints without a
+traceback) before any resource is registered.
 """
 
 from __future__ import annotations
@@ -19,6 +19,13 @@ from .access import ADMIN_USER, AccessSettings, AutomationKey, read_access
 from .data import AtlasSettings, DataSettings, RedisSettings, read_data
 from .delivery import DeliverySettings, env_key, read_delivery
 from .fleet import BackupPolicy, FleetSettings, read_fleet
+from .observability import (
+    AlertSettings,
+    LogDestination,
+    ObservabilitySettings,
+    UptimeSettings,
+    read_observability,
+)
 from .reader import ConfigError, ConfigReader
 from .tls import TlsSettings, read_tls
 
@@ -35,6 +42,7 @@ class StackSettings:
     data: DataSettings
     tls: TlsSettings
     delivery: DeliverySettings
+    observability: ObservabilitySettings
 
     @property
     def name_prefix(self) -> str:
@@ -65,6 +73,7 @@ def load(config: pulumi.Config | None = None, stack: str | None = None) -> Stack
         read_data(r, environment),
         read_tls(r),
         read_delivery(r),
+        read_observability(r),
     )
     r.finish()
     return settings
@@ -73,6 +82,7 @@ def load(config: pulumi.Config | None = None, stack: str | None = None) -> Stack
 __all__ = [
     "ADMIN_USER",
     "AccessSettings",
+    "AlertSettings",
     "AtlasSettings",
     "AutomationKey",
     "BackupPolicy",
@@ -81,9 +91,12 @@ __all__ = [
     "DataSettings",
     "DeliverySettings",
     "FleetSettings",
+    "LogDestination",
+    "ObservabilitySettings",
     "RedisSettings",
     "StackSettings",
     "TlsSettings",
+    "UptimeSettings",
     "env_key",
     "load",
 ]

@@ -10,6 +10,7 @@ _SSH_PUBLIC_KEY = re.compile(
     r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com"
     r"|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$"
 )
+_EMAIL = re.compile(r"^[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}$")
 _DOCKER_BRIDGE = ipaddress.ip_network("172.17.0.0/16")
 _RFC1918 = tuple(
     ipaddress.IPv4Network(b) for b in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
@@ -44,6 +45,11 @@ def is_hostname(value: str) -> bool:
         and all(_HOST_LABEL.match(label) for label in labels)
         and not labels[-1].isdigit()
     )
+
+
+def is_email(value: str) -> bool:
+    """An e-mail address with a lower-case domain."""
+    return bool(_EMAIL.match(value))
 
 
 def is_cidr(value: str) -> bool:

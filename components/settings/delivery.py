@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 import pulumi
 
+from .observability import TELEMETRY_ENV_KEYS
 from .reader import ConfigReader
 
-RESERVED_ENV_KEYS = frozenset({"MONGODB_URI", "REDIS_URL"})
-"""Keys of the app's .env that the stack itself sets."""
+RESERVED_ENV_KEYS = frozenset({"MONGODB_URI", "REDIS_URL", *TELEMETRY_ENV_KEYS})
+"""Keys of the app's environment that the stack itself sets (the telemetry ones from
+sentryDsn, newRelicLicenseKey and the release)."""
 _ENV_KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _REGISTRY = re.compile(r"^[a-z0-9-]{1,63}$")
 _REPOSITORY = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")
@@ -44,18 +46,21 @@ def read_delivery(r: ConfigReader) -> DeliverySettings:
             (line.partition("=")[0].strip(), line.partition("=")[2])
             for line in r.string_list(
                 "appEnv",
-                f"a KEY=value line (KEY in upper case, not {' or '.join(reserved)}, which the "
+                f"a KEY=value line (KEY in upper case, not {', '.join(reserved)}, which the "
                 "stack sets)",
                 lambda v: env_key(v) is not None,
             )
         ),
         app_secret_env=r.secret("appSecretEnv"),
     )
-    for number, line in enumerate((r.raw("appSecretEnv") or "").splitlines(), start=1):
+    lines = (r.raw("appSecretEnv") or "").splitlines() if r.valid("appSecretEnv") else []
+    for number, line in enumerate(lines, start=1):
         if line.strip() and not line.lstrip().startswith("#") and env_key(line) is None:
-            r.errors.append(
-                f"{r.key('appSecretEnv')}: line {number} (value hidden) is not allowed; "
-                f"expected KEY=value lines with upper-case keys other than {' and '.join(reserved)}"
+            r.fail_part(
+                "appSecretEnv",
+                f"line {number}",
+                f"KEY=value lines with upper-case keys other than {', '.join(reserved)} "
+                "(the stack sets those)",
             )
     return delivery
 

@@ -65,6 +65,14 @@ class ConfigReader:
             f"{self.key(name)}: {self.shown(name, value)} is not allowed; expected {expected}"
         )
 
+    def fail_part(self, name: str, part: str, expected: str) -> None:
+        """Record that a part of a secret value (e.g. 'line 2') is not allowed, naming the
+        part but never showing it."""
+        self._bad.add(name)
+        self.errors.append(
+            f"{self.key(name)}: {part} (value hidden) is not allowed; expected {expected}"
+        )
+
     def valid(self, *names: str) -> bool:
         """Whether every named key read without a problem (rules across keys ask first)."""
         return not self._bad.intersection(names)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .checks import is_email
 from .reader import ConfigReader
 
-_EMAIL = re.compile(r"^[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}$")
 _HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$")
 
 
@@ -40,8 +40,6 @@ def read_tls(r: ConfigReader) -> TlsSettings:
             lambda v: bool(_HTTPS_URL.match(v)),
         ),
         email=r.string(
-            "acmeEmail",
-            "an e-mail address for the ACME account (expiry notices)",
-            lambda v: bool(_EMAIL.match(v)),
+            "acmeEmail", "an e-mail address for the ACME account (expiry notices)", is_email
         ),
     )

@@ -2,7 +2,7 @@
 serves both programs (the stacks at the root, and github/): a rule checks its own
 resource types and is silent where none are registered."""
 
-from . import backup, cost, github, hardening, network, tls
+from . import backup, cost, github, hardening, network, observability, tls
 
 PACK_NAME = "matra-infra"
 POLICIES = [
@@ -12,4 +12,5 @@ POLICIES = [
     *hardening.POLICIES,
     *cost.POLICIES,
     *github.POLICIES,
+    *observability.POLICIES,
 ]

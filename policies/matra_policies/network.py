@@ -129,7 +129,8 @@ def restricted_egress(args: ResourceValidationArgs, report: ReportViolation) -> 
             args,
             f"outbound rule allows {describe_ports(protocol, extra)} to {', '.join(destinations)}",
             f"limit egress to everywhere to the allowed ports ({', '.join(allowed)}) or to "
-            "known destination CIDRs",
+            "known destination CIDRs; a port the stack needs (a Papertrail destination's) "
+            "goes into this rule's allowedPorts in policies/config/<stack>.json",
         )
 
 

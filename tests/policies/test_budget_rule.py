@@ -189,7 +189,7 @@ def test_lowering_prods_ceiling_reports_one_advisory():
         found[0]
         .message.splitlines()[-1]
         .startswith(
-            "stack: estimated $360.80/month exceeds the budget $350.00/month; biggest items: "
+            "stack: estimated $361.80/month exceeds the budget $350.00/month; biggest items: "
             "atlas-cluster: Atlas M20, 3 nodes ($146.00), 3 x droplet s-4vcpu-8gb ($144.00), "
             "cache-valkey: valkey db-s-1vcpu-2gb, 1 node ($30.00). Fix: "
         )
@@ -198,8 +198,8 @@ def test_lowering_prods_ceiling_reports_one_advisory():
 
 def test_a_fourth_prod_droplet_adds_one_droplet_and_its_backups_and_trips_the_budget():
     program = run_program("prod", overrides={"dropletCount": 4})
-    assert program.outputs["monthlyCostUsd"].value == round(360.80 + 48 + 9.60, 2) == 418.40
+    assert program.outputs["monthlyCostUsd"].value == round(361.80 + 48 + 9.60, 2) == 419.40
     found = PolicyHarness(POLICIES, load_config("prod")).run(program.registrations)
     assert [v.policy for v in found] == [RULE]
-    assert "estimated $418.40/month exceeds the budget $400.00/month" in found[0].message
+    assert "estimated $419.40/month exceeds the budget $400.00/month" in found[0].message
     assert "4 x droplet s-4vcpu-8gb ($192.00)" in found[0].message
