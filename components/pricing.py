@@ -69,6 +69,8 @@ ATLAS_NODES = _price(_DATA["atlasNodes"], "pricedNodes")
 """How many nodes a tier's hourly price covers (3); more nodes cost in proportion."""
 UPTIME_CHECK = _price(_DATA["uptimeChecks"], "usdMonthlyEach")
 FREE: dict[str, str] = {key: entry["what"] for key, entry in _DATA["free"].items()}
+DROPLET_FREE = (FREE["cloudFirewall"], FREE["tag"], FREE["monitoring"])
+"""What a droplet (the API's, or the cache's) comes with at no cost."""
 USAGE_BASED: dict[str, str] = {
     key: f"{entry['what']}: {entry['price']}" for key, entry in _DATA["usageBased"].items()
 }
@@ -142,6 +144,11 @@ def _line(
     each = price.amount if unit_usd is None else unit_usd
     month = cents(each * quantity) if monthly_usd is None else monthly_usd
     return Line(component, kind, what, quantity, unit, each, month, price)
+
+
+def _droplets(component: str, role: str, size: str, count: int) -> Line:
+    """``count`` droplets of ``size`` (the API's, or the cache's), at the size's price."""
+    return _line(component, "droplet", f"{role} droplet {size}", count, "droplet", DROPLETS[size])
 
 
 @dataclass(frozen=True)
@@ -218,7 +225,7 @@ def estimate(settings: StackSettings) -> CostEstimate:
 
     # fleet: the API droplets and their backups; the Cloud Firewall and tag are free.
     size, count = fleet.droplet_size, fleet.droplet_count
-    lines.append(_line("fleet", "droplet", f"API droplet {size}", count, "droplet", DROPLETS[size]))
+    lines.append(_droplets("fleet", "API", size, count))
     if fleet.backup_policy is not None:
         plan = fleet.backup_policy.plan
         share = BACKUPS[plan]
@@ -233,7 +240,7 @@ def estimate(settings: StackSettings) -> CostEstimate:
                 unit_usd=cents(share.amount * DROPLETS[size].amount),
             )
         )
-    free["fleet"] = (FREE["cloudFirewall"], FREE["tag"], FREE["monitoring"])
+    free["fleet"] = DROPLET_FREE
 
     # ingress: the load balancer (its certificate is free), or the lone droplet's
     # reserved IP (free while assigned, which it always is here).
@@ -308,17 +315,8 @@ def estimate(settings: StackSettings) -> CostEstimate:
         )
         free["cache"] = (FREE["databaseFirewall"],)
     else:
-        lines.append(
-            _line(
-                "cache",
-                "droplet",
-                f"cache droplet {redis.size}",
-                1,
-                "droplet",
-                DROPLETS[redis.size],
-            )
-        )
-        free["cache"] = (FREE["cloudFirewall"], FREE["tag"], FREE["monitoring"])
+        lines.append(_droplets("cache", "cache", redis.size, 1))
+        free["cache"] = DROPLET_FREE
 
     # shared: the API's uptime check (Monitoring: one per stack; DigitalOcean credits one
     # free check per account, not per stack); the VPC, the project and the SSH keys are

@@ -4,9 +4,9 @@ release passed as one argument whatever it holds, never through a shell line."""
 
 import json
 import os
-import stat
 import subprocess
 
+from fake_cli import recording_cli
 from harness import ROOT
 
 SCRIPT = ROOT / "scripts" / "deploy.sh"
@@ -14,19 +14,12 @@ SCRIPT = ROOT / "scripts" / "deploy.sh"
 
 def fake_pulumi(tmp_path, outputs):
     """A `pulumi` of the pinned version whose `stack output` prints ``outputs``."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
     (tmp_path / "outputs.json").write_text(json.dumps(outputs))
-    cli = bin_dir / "pulumi"
-    cli.write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" = version ]; then echo v3.272.0; exit 0; fi\n'
-        f'echo "$*" >> {tmp_path}/calls\n'
-        f'if [ "$1 $2" = "stack output" ]; then cat {tmp_path}/outputs.json; exit 0; fi\n'
-        "exit 1\n"
+    return recording_cli(
+        tmp_path,
+        "3.272.0",
+        f'if [ "$1 $2" = "stack output" ]; then cat {tmp_path}/outputs.json; exit 0; fi\nexit 1\n',
     )
-    cli.chmod(cli.stat().st_mode | stat.S_IEXEC)
-    return f"{bin_dir}:{os.environ['PATH']}"
 
 
 def make_deploy(tmp_path, *assignments, path=None):

@@ -4,10 +4,10 @@ pack and the stack's policy config passed, the committed stack file put back, an
 line when no CLI can be had."""
 
 import os
-import stat
 import subprocess
 import time
 
+from fake_cli import recording_cli
 from harness import ROOT
 
 SCRIPT = ROOT / "scripts" / "preview.sh"
@@ -32,19 +32,11 @@ def preview(stack, tmp_path, path, **env):
 
 
 def fake_pulumi(tmp_path, version):
-    """A `pulumi` that answers `version` and records every other call."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    cli = bin_dir / "pulumi"
-    cli.write_text(
-        "#!/bin/sh\n"
-        f'if [ "$1" = version ]; then echo v{version}; exit 0; fi\n'
-        f'echo "$*" >> {tmp_path}/calls\n'
-        # The real CLI rewrites the stack file on a file backend; the script restores it.
-        'if [ "$1" = preview ]; then echo "# rewritten" >> Pulumi.$3.yaml; fi\n'
+    """A `pulumi` of ``version`` that records every call; its preview rewrites the stack
+    file, as the real CLI does on a file backend (the script puts it back)."""
+    return recording_cli(
+        tmp_path, version, 'if [ "$1" = preview ]; then echo "# rewritten" >> Pulumi.$3.yaml; fi\n'
     )
-    cli.chmod(cli.stat().st_mode | stat.S_IEXEC)
-    return f"{bin_dir}:{os.environ['PATH']}"
 
 
 def test_an_unknown_stack_is_refused_at_once_in_one_line(tmp_path):

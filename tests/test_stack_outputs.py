@@ -3,9 +3,9 @@ output masked in the job's log before anything else, the outputs in a file only 
 owner can read, and no value printed; a CLI failure is one line."""
 
 import json
-import os
 import stat
 
+from fake_cli import fake_cli
 from stack_outputs import escape_data, main, mask_commands
 
 KEY = (
@@ -26,17 +26,13 @@ def fake_pulumi(tmp_path, fail=False):
     """A `pulumi` that prints the outputs, hiding the secrets without --show-secrets."""
     (tmp_path / "shown.json").write_text(json.dumps(SHOWN))
     (tmp_path / "revealed.json").write_text(json.dumps(REVEALED))
-    cli = tmp_path / "bin" / "pulumi"
-    cli.parent.mkdir()
-    body = (
+    return fake_cli(
+        tmp_path,
         "echo \"error: no stack named 'prod' found\" >&2; exit 255\n"
         if fail
         else f'case "$*" in *--show-secrets*) cat {tmp_path}/revealed.json;; '
-        f"*) cat {tmp_path}/shown.json;; esac\n"
+        f"*) cat {tmp_path}/shown.json;; esac\n",
     )
-    cli.write_text("#!/bin/sh\n" + body)
-    cli.chmod(0o755)
-    return f"{cli.parent}:{os.environ['PATH']}"
 
 
 def outputs(path, out, monkeypatch, capsys):

@@ -4,6 +4,8 @@ private half the app repository's deploy workflow checks it out with."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import pulumi
 import pulumi_github as github
 import pulumi_tls as tls
@@ -56,34 +58,37 @@ def main() -> None:
             "infra-workflow-access", repository=infra.name, access_level="organization"
         )
 
-    RepositoryGuardrails(
+    def guardrails(
+        name: str,
+        repository: github.GetRepositoryResult,
+        required_checks: Sequence[str],
+        secrets: Mapping[str, pulumi.Input[str]],
+    ) -> None:
+        """A repository's guardrails; both take the same approvals, reviewers and variables."""
+        RepositoryGuardrails(
+            name,
+            RepositoryGuardrailsArgs(
+                repository=repository.name,
+                default_branch=repository.default_branch,
+                required_checks=required_checks,
+                required_approvals=settings.required_approvals,
+                production_reviewers=reviewers,
+                secrets=secrets,
+                variables=variables,
+            ),
+        )
+
+    guardrails(
         "infra",
-        RepositoryGuardrailsArgs(
-            repository=infra.name,
-            default_branch=infra.default_branch,
-            required_checks=infra_required_checks(),
-            required_approvals=settings.required_approvals,
-            production_reviewers=reviewers,
-            secrets={name: settings.secrets[key] for name, key in INFRA_SECRETS.items()},
-            variables=variables,
-        ),
+        infra,
+        infra_required_checks(),
+        {name: settings.secrets[key] for name, key in INFRA_SECRETS.items()},
     )
     app_secrets: dict[str, pulumi.Input[str]] = {
         name: settings.secrets[key] for name, key in APP_SECRETS.items()
     }
     app_secrets[DEPLOY_KEY_SECRET] = deploy_key.private_key_openssh
-    RepositoryGuardrails(
-        "app",
-        RepositoryGuardrailsArgs(
-            repository=app.name,
-            default_branch=app.default_branch,
-            required_checks=settings.app_required_checks,
-            required_approvals=settings.required_approvals,
-            production_reviewers=reviewers,
-            secrets=app_secrets,
-            variables=variables,
-        ),
-    )
+    guardrails("app", app, settings.app_required_checks, app_secrets)
 
     pulumi.export("infraRequiredChecks", list(infra_required_checks()))
     pulumi.export("appRequiredChecks", list(settings.app_required_checks))

@@ -3,29 +3,30 @@ point-in-time restore, termination protection and Pulumi protect on the data."""
 
 from __future__ import annotations
 
-from pulumi_policy import (
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    Severity,
-    StackValidationArgs,
-)
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
-from .common import config_value, flag, is_tenant_cluster, resource_rule, retention_days, stack_rule
+from .common import (
+    Parameter,
+    flag,
+    is_tenant_cluster,
+    parameters,
+    required_setting,
+    resource_rule,
+    retention_days,
+    stack_rule,
+    string_list,
+)
 from .types import ATLAS_BACKUP_SCHEDULE, ATLAS_CLUSTER, ATLAS_PROJECT, DROPLET
 
-DEFAULT_MIN_RETENTION_DAYS = 30
-DEFAULT_PROTECTED_TYPES = [ATLAS_PROJECT, ATLAS_CLUSTER, ATLAS_BACKUP_SCHEDULE]
-
-
-@resource_rule(
-    "digitalocean-droplet-backups",
-    Severity.MEDIUM,
-    "Droplets have backups on, with a backup policy.",
+MIN_RETENTION_DAYS = Parameter("minRetentionDays", {"type": "integer", "minimum": 1}, 30)
+PROTECTED_TYPES = string_list(
+    "resourceTypes", [ATLAS_PROJECT, ATLAS_CLUSTER, ATLAS_BACKUP_SCHEDULE]
 )
+
+
+@resource_rule("digitalocean-droplet-backups", Severity.MEDIUM, types=DROPLET)
 def droplet_backups(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != DROPLET:
-        return
+    """Droplets have backups on, with a backup policy."""
     if not args.props.get("backups"):
         flag(
             report,
@@ -44,22 +45,12 @@ def droplet_backups(args: ResourceValidationArgs, report: ReportViolation) -> No
 
 
 @stack_rule(
-    "mongodbatlas-cluster-backup-schedule",
-    Severity.HIGH,
-    "Every dedicated Atlas cluster has cloud backup and a backup schedule whose "
-    "daily snapshots are kept at least the configured days.",
-    config=PolicyConfigSchema(
-        properties={
-            "minRetentionDays": {
-                "type": "integer",
-                "minimum": 1,
-                "default": DEFAULT_MIN_RETENTION_DAYS,
-            }
-        }
-    ),
+    "mongodbatlas-cluster-backup-schedule", Severity.HIGH, config=parameters(MIN_RETENTION_DAYS)
 )
 def atlas_backup(args: StackValidationArgs, report: ReportViolation) -> None:
-    minimum = int(config_value(args.get_config(), "minRetentionDays", DEFAULT_MIN_RETENTION_DAYS))
+    """Every dedicated Atlas cluster has cloud backup and a backup schedule whose daily
+    snapshots are kept at least the configured days."""
+    minimum = int(MIN_RETENTION_DAYS.value(args.get_config()))
     schedules = [r for r in args.resources if r.resource_type == ATLAS_BACKUP_SCHEDULE]
     for cluster in (r for r in args.resources if r.resource_type == ATLAS_CLUSTER):
         if is_tenant_cluster(cluster.props):
@@ -98,56 +89,33 @@ def atlas_backup(args: StackValidationArgs, report: ReportViolation) -> None:
                 )
 
 
-@resource_rule(
+point_in_time = required_setting(
     "mongodbatlas-cluster-point-in-time",
     Severity.HIGH,
     "Dedicated Atlas clusters have continuous backup for point-in-time restore.",
+    types=ATLAS_CLUSTER,
+    key="pitEnabled",
+    problem="has point-in-time restore off",
+    fix="set pitEnabled: true (matra-infra:atlasPointInTime) and an hourly backup policy item",
+    unless=is_tenant_cluster,
 )
-def point_in_time(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != ATLAS_CLUSTER or is_tenant_cluster(args.props):
-        return
-    if not args.props.get("pitEnabled"):
-        flag(
-            report,
-            args,
-            "has point-in-time restore off",
-            "set pitEnabled: true (matra-infra:atlasPointInTime) and an hourly backup policy item",
-        )
-
-
-@resource_rule(
+termination_protection = required_setting(
     "mongodbatlas-cluster-termination-protection",
     Severity.HIGH,
     "Atlas clusters cannot be deleted without first turning termination protection off.",
+    types=ATLAS_CLUSTER,
+    key="terminationProtectionEnabled",
+    problem="has termination protection off",
+    fix="set terminationProtectionEnabled: true (matra-infra:protectData)",
 )
-def termination_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != ATLAS_CLUSTER:
-        return
-    if not args.props.get("terminationProtectionEnabled"):
-        flag(
-            report,
-            args,
-            "has termination protection off",
-            "set terminationProtectionEnabled: true (matra-infra:protectData)",
-        )
 
 
 @resource_rule(
-    "pulumi-protect-database-resources",
-    Severity.HIGH,
-    "Database resources carry Pulumi protect.",
-    config=PolicyConfigSchema(
-        properties={
-            "resourceTypes": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULT_PROTECTED_TYPES,
-            }
-        }
-    ),
+    "pulumi-protect-database-resources", Severity.HIGH, config=parameters(PROTECTED_TYPES)
 )
 def protect_data(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    types = config_value(args.get_config(), "resourceTypes", DEFAULT_PROTECTED_TYPES)
+    """Database resources carry Pulumi protect."""
+    types = PROTECTED_TYPES.value(args.get_config())
     if args.resource_type in types and not args.opts.protect:
         flag(
             report,

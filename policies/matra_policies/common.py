@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -13,8 +15,10 @@ from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
     ReportViolation,
+    ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
+    StackValidationArgs,
     StackValidationPolicy,
 )
 
@@ -30,26 +34,47 @@ PRICES = json.loads(
 """The price catalogue, with its sources (shared with the program's cost estimate)."""
 
 WORLD = frozenset({"0.0.0.0/0", "::/0", "0.0.0.0", "::", "0::0/0"})
+ALL_PORTS = "all"
+Ports = frozenset[int] | str
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a rule's policy config: its key, its JSON schema and its default,
+    declared once for both the schema (the engine fills the default in) and the rule."""
+
+    key: str
+    schema: Mapping[str, Any]
+    default: Any = None
+    """None: no default; the rule reads None while the stack sets none."""
+
+    def declared(self) -> dict[str, Any]:
+        """The parameter's schema, with its default."""
+        return {**self.schema, **({} if self.default is None else {"default": self.default})}
+
+    def value(self, config: Mapping[str, Any] | None) -> Any:
+        """The parameter's value in a policy config: the stack's, else the default."""
+        return config_value(config, self.key, self.default)
+
+
+def string_list(key: str, default: Sequence[str]) -> Parameter:
+    """A parameter that is a list of strings (ports, images, names, type tokens)."""
+    return Parameter(key, {"type": "array", "items": {"type": "string"}}, default)
+
+
+def parameters(*declared: Parameter) -> PolicyConfigSchema:
+    """A rule's config schema: its parameters, each with its default."""
+    return PolicyConfigSchema(properties={p.key: p.declared() for p in declared})
+
+
 # A public network shorter than these prefixes counts as "the internet": 0.0.0.0/1 plus
 # 128.0.0.0/1 is the whole of it, and a /8 is not far off. Trivy counts every public
 # network of more than one address; policy config can be that strict (32 and 128).
-DEFAULT_WORLD_PREFIX = {"worldPrefixV4": 24, "worldPrefixV6": 48}
-WORLD_PREFIX_SCHEMA = {
-    "worldPrefixV4": {
-        "type": "integer",
-        "minimum": 1,
-        "maximum": 32,
-        "default": DEFAULT_WORLD_PREFIX["worldPrefixV4"],
-    },
-    "worldPrefixV6": {
-        "type": "integer",
-        "minimum": 1,
-        "maximum": 128,
-        "default": DEFAULT_WORLD_PREFIX["worldPrefixV6"],
-    },
+WORLD_PREFIX = {
+    4: Parameter("worldPrefixV4", {"type": "integer", "minimum": 1, "maximum": 32}, 24),
+    6: Parameter("worldPrefixV6", {"type": "integer", "minimum": 1, "maximum": 128}, 48),
 }
-ALL_PORTS = "all"
-Ports = frozenset[int] | str
+"""The widest public network (by IP version) that does not count as the internet."""
 
 
 def short_type(type_token: str) -> str:
@@ -59,24 +84,55 @@ def short_type(type_token: str) -> str:
 
 
 Rule = TypeVar("Rule", ResourceValidationPolicy, StackValidationPolicy)
+Validator = Callable[[Any, ReportViolation], None]
 
 
-def _declare(kind: type[Rule]) -> Callable[..., Callable[[Callable[..., None]], Rule]]:
+def _registered(args: ResourceValidationArgs | StackValidationArgs) -> set[str]:
+    """The resource types a check is looking at: its resource's, or the whole stack's."""
+    if isinstance(args, StackValidationArgs):
+        return {resource.resource_type for resource in args.resources}
+    return {args.resource_type}
+
+
+def _only_for(types: str | Collection[str], validate: Validator) -> Validator:
+    """``validate``, run only where one of ``types`` is registered (silent elsewhere)."""
+    wanted = frozenset([types] if isinstance(types, str) else types)
+
+    @functools.wraps(validate)
+    def applicable(
+        args: ResourceValidationArgs | StackValidationArgs, report: ReportViolation
+    ) -> None:
+        if not wanted.isdisjoint(_registered(args)):
+            validate(args, report)
+
+    return applicable
+
+
+def _described(description: str | None, validate: Validator) -> str:
+    """A rule's description: the one given, else its validator's docstring as one line."""
+    text = description or " ".join((validate.__doc__ or "").split())
+    if not text:
+        raise ValueError(f"{validate.__name__}: a rule needs a description or a docstring")
+    return text
+
+
+def _declare(kind: type[Rule]) -> Callable[..., Callable[[Validator], Rule]]:
     """A decorator that turns a validator into a ``kind`` of policy."""
 
     def rule(
         name: str,
         severity: Severity,
-        description: str,
+        description: str | None = None,
         *,
         level: EnforcementLevel = EnforcementLevel.MANDATORY,
         config: PolicyConfigSchema | None = None,
-    ) -> Callable[[Callable[..., None]], Rule]:
-        def declare(validate: Callable[..., None]) -> Rule:
+        types: str | Collection[str] = (),
+    ) -> Callable[[Validator], Rule]:
+        def declare(validate: Validator) -> Rule:
             return kind(
                 name=name,
-                description=description,
-                validate=validate,
+                description=_described(description, validate),
+                validate=_only_for(types, validate) if types else validate,
                 enforcement_level=level,
                 severity=severity,
                 config_schema=config,
@@ -89,10 +145,14 @@ def _declare(kind: type[Rule]) -> Callable[..., Callable[[Callable[..., None]], 
 
 resource_rule = _declare(ResourceValidationPolicy)
 """Declare a rule that checks one resource at a time: ``@resource_rule(name, severity,
-description, level=..., config=...)`` on its validator. ``level`` is the rule's default; a
-stack's policy config may override it."""
+level=..., config=..., types=...)`` on its validator, whose docstring is the rule's
+description (or pass ``description`` after ``severity``). ``level`` is the rule's default;
+a stack's policy config may override it. ``config`` is its parameters' schema
+(``parameters(...)``). ``types``, a type token or several, are the resource types the rule
+checks: the validator sees no other (without ``types``, it sees every resource)."""
 stack_rule = _declare(StackValidationPolicy)
-"""Declare a rule that checks the whole stack at once (what one resource can't show)."""
+"""Declare a rule that checks the whole stack at once (what one resource can't show), as
+``resource_rule`` does; with ``types``, it runs only in a stack that registers one of them."""
 
 
 class Named(Protocol):
@@ -111,6 +171,33 @@ def message(resource: Named, problem: str, fix: str) -> str:
 def flag(report: ReportViolation, resource: Named, problem: str, fix: str) -> None:
     """Report that ``resource`` breaks the rule (its urn names it to the engine)."""
     report(message(resource, problem, fix), resource.urn)
+
+
+def required_setting(
+    name: str,
+    severity: Severity,
+    description: str,
+    *,
+    types: str | Collection[str],
+    key: str,
+    problem: str,
+    fix: str,
+    unless: Callable[[Mapping[str, Any]], bool] | None = None,
+) -> ResourceValidationPolicy:
+    """Declare a rule that every resource of ``types`` has its property ``key`` on (true, or
+    set): where it is off or unset, the rule reports ``problem`` and ``fix``. ``unless``
+    exempts a resource by its properties."""
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if unless is not None and unless(args.props):
+            return
+        if not args.props.get(key):
+            flag(report, args, problem, fix)
+
+    declare: Callable[[Validator], ResourceValidationPolicy] = resource_rule(
+        name, severity, description, types=types
+    )
+    return declare(validate)
 
 
 def flag_stack(report: ReportViolation, problem: str, fix: str) -> None:
@@ -160,8 +247,7 @@ def world_sources(
             network = ipaddress.ip_network(address, strict=False)
         except ValueError:
             continue
-        key = "worldPrefixV4" if network.version == 4 else "worldPrefixV6"
-        limit = int(config_value(config, key, DEFAULT_WORLD_PREFIX[key]))
+        limit = int(WORLD_PREFIX[network.version].value(config))
         if network.prefixlen == 0 or (not network.is_private and network.prefixlen < limit):
             found.append(address)
     return found

@@ -9,16 +9,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    Severity,
-    StackValidationArgs,
-)
+from pulumi_policy import EnforcementLevel, ReportViolation, Severity, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
-from .common import PRICES, config_value, flag_stack, short_type, stack_rule
+from .common import PRICES, Parameter, flag_stack, parameters, short_type, stack_rule
 from .types import (
     ATLAS_CLUSTER,
     DATABASE_CLUSTER,
@@ -28,7 +22,8 @@ from .types import (
     UPTIME_CHECK,
 )
 
-BUDGET_KEY = "budget-monthly-usd"
+BUDGET = Parameter("budget-monthly-usd", {"type": "number", "minimum": 0})
+"""The stack's monthly budget in US dollars; no default: unset, nothing is checked."""
 BIGGEST = 3
 CENT = Decimal("0.01")
 HOURS_PER_MONTH = Decimal(PRICES["hoursPerMonth"])
@@ -180,22 +175,21 @@ def estimate_resources(resources: Iterable[Any]) -> Estimate:
 @stack_rule(
     "stack-budget-monthly-usd",
     Severity.LOW,
-    "The stack's estimated monthly cost stays within its budget-monthly-usd (policy config; "
-    "unset, nothing is checked). Priced with policies/matra_policies/prices.json, the "
-    "catalogue behind the program's monthlyCostUsd output: droplets and their backups, load "
-    "balancers, unassigned reserved IPs, managed databases (size x nodes), Atlas clusters "
-    "(tier x nodes) and uptime checks. Usage-priced charges (transfer, Atlas backup "
-    "storage) are not counted.",
     level=EnforcementLevel.ADVISORY,
-    config=PolicyConfigSchema(properties={BUDGET_KEY: {"type": "number", "minimum": 0}}),
+    config=parameters(BUDGET),
 )
 def budget(args: StackValidationArgs, report: ReportViolation) -> None:
-    ceiling = config_value(args.get_config(), BUDGET_KEY, None)
+    """The stack's estimated monthly cost stays within its budget-monthly-usd (policy config;
+    unset, nothing is checked). Priced with policies/matra_policies/prices.json, the catalogue
+    behind the program's monthlyCostUsd output: droplets and their backups, load balancers,
+    unassigned reserved IPs, managed databases (size x nodes), Atlas clusters (tier x nodes) and
+    uptime checks. Usage-priced charges (transfer, Atlas backup storage) are not counted."""
+    ceiling = BUDGET.value(args.get_config())
     if ceiling is None:
         return
     limit = cents(Decimal(str(ceiling)))
     found = estimate_resources(args.resources)
-    config_fix = f"{BUDGET_KEY} in policies/config/<stack>.json"
+    config_fix = f"{BUDGET.key} in policies/config/<stack>.json"
     if found.unpriced:
         flag_stack(
             report,

@@ -6,15 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import (
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    Severity,
-    StackValidationArgs,
-)
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
-from .common import config_value, flag, resource_rule, stack_rule
+from .common import Parameter, flag, parameters, resource_rule, stack_rule, string_list
 from .types import (
     GITHUB_ACTIONS_SECRET,
     GITHUB_ACTIONS_VARIABLE,
@@ -23,8 +17,8 @@ from .types import (
     GITHUB_ENVIRONMENT,
 )
 
-DEFAULT_MIN_APPROVALS = 1
-DEFAULT_REVIEWED_ENVIRONMENTS = ["production"]
+MIN_APPROVALS = Parameter("minApprovals", {"type": "integer", "minimum": 1}, 1)
+REVIEWED_ENVIRONMENTS = string_list("environments", ["production"])
 
 
 def _block(props: Any, key: str) -> dict[str, Any]:
@@ -36,18 +30,13 @@ def _block(props: Any, key: str) -> dict[str, Any]:
 @resource_rule(
     "github-branch-protection-reviews-and-checks",
     Severity.HIGH,
-    "A protected branch takes changes only through pull requests with approving reviews "
-    "(stale approvals dismissed) and required status checks.",
-    config=PolicyConfigSchema(
-        properties={
-            "minApprovals": {"type": "integer", "minimum": 1, "default": DEFAULT_MIN_APPROVALS}
-        }
-    ),
+    config=parameters(MIN_APPROVALS),
+    types=GITHUB_BRANCH_PROTECTION,
 )
 def reviews_and_checks(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != GITHUB_BRANCH_PROTECTION:
-        return
-    minimum = int(config_value(args.get_config(), "minApprovals", DEFAULT_MIN_APPROVALS))
+    """A protected branch takes changes only through pull requests with approving reviews (stale
+    approvals dismissed) and required status checks."""
+    minimum = int(MIN_APPROVALS.value(args.get_config()))
     reviews = _block(args.props, "requiredPullRequestReviews")
     approvals = reviews.get("requiredApprovingReviewCount") or 0
     if not reviews:
@@ -82,14 +71,9 @@ def reviews_and_checks(args: ResourceValidationArgs, report: ReportViolation) ->
         )
 
 
-@resource_rule(
-    "github-branch-protection-no-bypass",
-    Severity.HIGH,
-    "Nobody rewrites or deletes a protected branch, and administrators are held to it too.",
-)
+@resource_rule("github-branch-protection-no-bypass", Severity.HIGH, types=GITHUB_BRANCH_PROTECTION)
 def no_bypass(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != GITHUB_BRANCH_PROTECTION:
-        return
+    """Nobody rewrites or deletes a protected branch, and administrators are held to it too."""
     if args.props.get("allowsForcePushes"):
         flag(report, args, "allows force pushes", "set allowsForcePushes: false")
     if args.props.get("allowsDeletions"):
@@ -103,13 +87,10 @@ def no_bypass(args: ResourceValidationArgs, report: ReportViolation) -> None:
         )
 
 
-@stack_rule(
-    "github-repository-branch-protected",
-    Severity.HIGH,
-    "Every repository the stack configures (environments, Actions secrets and variables, "
-    "deploy keys) has its default branch protected.",
-)
+@stack_rule("github-repository-branch-protected", Severity.HIGH)
 def repository_protected(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every repository the stack configures (environments, Actions secrets and variables,
+    deploy keys) has its default branch protected."""
     configured = (
         GITHUB_ENVIRONMENT,
         GITHUB_ACTIONS_SECRET,
@@ -141,24 +122,14 @@ def repository_protected(args: StackValidationArgs, report: ReportViolation) -> 
 @resource_rule(
     "github-production-environment-reviewers",
     Severity.HIGH,
-    "A production environment waits for one of its required reviewers and takes "
-    "deployments from protected branches only.",
-    config=PolicyConfigSchema(
-        properties={
-            "environments": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULT_REVIEWED_ENVIRONMENTS,
-            }
-        }
-    ),
+    config=parameters(REVIEWED_ENVIRONMENTS),
+    types=GITHUB_ENVIRONMENT,
 )
 def production_reviewers(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != GITHUB_ENVIRONMENT:
-        return
-    reviewed = config_value(args.get_config(), "environments", DEFAULT_REVIEWED_ENVIRONMENTS)
+    """A production environment waits for one of its required reviewers and takes deployments
+    from protected branches only."""
     name = args.props.get("environment")
-    if name not in reviewed:
+    if name not in REVIEWED_ENVIRONMENTS.value(args.get_config()):
         return
     reviewers = [
         who

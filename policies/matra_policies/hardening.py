@@ -3,25 +3,21 @@ Redis, least-privilege database users."""
 
 from __future__ import annotations
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    Severity,
-)
+from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, Severity
 from pulumi_policy.proxy import UnknownValueError
 
 from .common import (
     BASELINE_END_OF_LIFE_IMAGES,
-    config_value,
     flag,
     is_tenant_cluster,
+    parameters,
+    required_setting,
     resource_rule,
+    string_list,
 )
 from .types import ATLAS_CLUSTER, ATLAS_DATABASE_USER, DATABASE_CLUSTER, DROPLET, REMOTE_COMMAND
 
-DEFAULT_END_OF_LIFE_IMAGES = BASELINE_END_OF_LIFE_IMAGES
+END_OF_LIFE_IMAGES = string_list("endOfLifeImages", BASELINE_END_OF_LIFE_IMAGES)
 TLS_AT_LEAST_1_2 = ("TLS1_2", "TLS1_3")
 SYSTEM_DATABASES = frozenset({"admin", "local", "config"})
 ADMIN_ROLES = frozenset(
@@ -43,37 +39,28 @@ ADMIN_ROLES = frozenset(
 )
 
 
-@resource_rule(
+monitoring = required_setting(
     "digitalocean-droplet-monitoring",
     Severity.LOW,
     "Droplets run the DigitalOcean monitoring agent.",
+    types=DROPLET,
+    key="monitoring",
+    problem="runs without the monitoring agent",
+    fix="set monitoring: true",
 )
-def monitoring(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == DROPLET and not args.props.get("monitoring"):
-        flag(report, args, "runs without the monitoring agent", "set monitoring: true")
 
 
 @resource_rule(
     "digitalocean-droplet-supported-image",
     Severity.MEDIUM,
-    "Droplets do not run an end-of-life OS image.",
     level=EnforcementLevel.ADVISORY,
-    config=PolicyConfigSchema(
-        properties={
-            "endOfLifeImages": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULT_END_OF_LIFE_IMAGES,
-            }
-        }
-    ),
+    config=parameters(END_OF_LIFE_IMAGES),
+    types=DROPLET,
 )
 def supported_image(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != DROPLET:
-        return
-    eol = config_value(args.get_config(), "endOfLifeImages", DEFAULT_END_OF_LIFE_IMAGES)
+    """Droplets do not run an end-of-life OS image."""
     image = args.props.get("image")
-    if image in eol:
+    if image in END_OF_LIFE_IMAGES.value(args.get_config()):
         flag(
             report,
             args,
@@ -82,12 +69,9 @@ def supported_image(args: ResourceValidationArgs, report: ReportViolation) -> No
         )
 
 
-@resource_rule(
-    "mongodbatlas-cluster-min-tls", Severity.HIGH, "Atlas clusters accept TLS 1.2 or newer only."
-)
+@resource_rule("mongodbatlas-cluster-min-tls", Severity.HIGH, types=ATLAS_CLUSTER)
 def atlas_tls(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != ATLAS_CLUSTER:
-        return
+    """Atlas clusters accept TLS 1.2 or newer only."""
     if is_tenant_cluster(args.props):
         args.not_applicable(
             "the shared tier enforces TLS 1.2 itself and takes no advanced configuration"
@@ -102,13 +86,10 @@ def atlas_tls(args: ResourceValidationArgs, report: ReportViolation) -> None:
         )
 
 
-@resource_rule(
-    "digitalocean-database-no-redis",
-    Severity.MEDIUM,
-    "No managed Redis (discontinued): managed caches use Valkey.",
-)
+@resource_rule("digitalocean-database-no-redis", Severity.MEDIUM, types=DATABASE_CLUSTER)
 def no_redis(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == DATABASE_CLUSTER and args.props.get("engine") == "redis":
+    """No managed Redis (discontinued): managed caches use Valkey."""
+    if args.props.get("engine") == "redis":
         flag(
             report,
             args,
@@ -118,13 +99,10 @@ def no_redis(args: ResourceValidationArgs, report: ReportViolation) -> None:
 
 
 @resource_rule(
-    "mongodbatlas-database-user-least-privilege",
-    Severity.HIGH,
-    "Atlas database users hold no admin or any-database roles and are scoped to clusters.",
+    "mongodbatlas-database-user-least-privilege", Severity.HIGH, types=ATLAS_DATABASE_USER
 )
 def database_user(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != ATLAS_DATABASE_USER:
-        return
+    """Atlas database users hold no admin or any-database roles and are scoped to clusters."""
     for role in args.props.get("roles") or []:
         name, database = role.get("roleName"), role.get("databaseName")
         if name in ADMIN_ROLES or database in SYSTEM_DATABASES:
@@ -143,15 +121,10 @@ def database_user(args: ResourceValidationArgs, report: ReportViolation) -> None
         )
 
 
-@resource_rule(
-    "command-remote-host-key-pinned",
-    Severity.HIGH,
-    "Every remote command pins its host's SSH key (connection.hostKey), so a different key "
-    "at that address (a recycled address, an impostor) stops it before anything is sent.",
-)
+@resource_rule("command-remote-host-key-pinned", Severity.HIGH, types=REMOTE_COMMAND)
 def host_key_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != REMOTE_COMMAND:
-        return
+    """Every remote command pins its host's SSH key (connection.hostKey), so a different key at
+    that address (a recycled address, an impostor) stops it before anything is sent."""
     try:
         pinned = (args.props.get("connection") or {}).get("hostKey")
     except UnknownValueError:

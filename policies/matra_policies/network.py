@@ -6,27 +6,24 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pulumi_policy import (
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    Severity,
-    StackValidationArgs,
-)
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
 from .common import (
     ALL_PORTS,
     BASELINE_EGRESS_PORTS,
-    WORLD_PREFIX_SCHEMA,
+    WORLD_PREFIX,
+    Parameter,
     Ports,
-    config_value,
     describe_ports,
     flag,
     outside,
+    parameters,
     ports_of,
+    required_setting,
     resource_rule,
     stack_rule,
+    string_list,
     world_sources,
 )
 from .types import (
@@ -38,8 +35,10 @@ from .types import (
     LOAD_BALANCER,
 )
 
-DEFAULT_PUBLIC_PORTS = ["80", "443"]
-DEFAULT_EGRESS_PORTS = BASELINE_EGRESS_PORTS
+PUBLIC_PORTS = string_list("publicPorts", ["80", "443"])
+SSH_FROM_ANYWHERE = Parameter("allowSshFromAnywhere", {"type": "boolean"}, False)
+EGRESS_PORTS = string_list("allowedPorts", BASELINE_EGRESS_PORTS)
+ICMP = Parameter("allowIcmp", {"type": "boolean"}, True)
 
 
 def _open_to_the_world(
@@ -62,35 +61,19 @@ def _open_to_the_world(
             yield protocol, extra, world
 
 
-def _ports_schema(
-    ports_key: str, ports: list[str], flag_key: str, flag: bool
-) -> PolicyConfigSchema:
-    """A firewall rule's parameters: the ports it allows, one switch, the world's width."""
-    return PolicyConfigSchema(
-        properties={
-            ports_key: {"type": "array", "items": {"type": "string"}, "default": ports},
-            flag_key: {"type": "boolean", "default": flag},
-            **WORLD_PREFIX_SCHEMA,
-        }
-    )
-
-
 @resource_rule(
     "digitalocean-firewall-no-public-ingress",
     Severity.CRITICAL,
-    "Cloud Firewall inbound rules open nothing to the internet (0.0.0.0/0, "
-    "::/0 or a public network wider than worldPrefixV4/V6) but the configured "
-    "public ports (SSH only where the stack allows it). Trivy DIG-0001, "
-    "Checkov CKV_DIO_4.",
-    config=_ports_schema("publicPorts", DEFAULT_PUBLIC_PORTS, "allowSshFromAnywhere", False),
+    config=parameters(PUBLIC_PORTS, SSH_FROM_ANYWHERE, *WORLD_PREFIX.values()),
+    types=FIREWALL,
 )
 def no_public_ingress(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != FIREWALL:
-        return
+    """Cloud Firewall inbound rules open nothing to the internet (0.0.0.0/0, ::/0 or a public
+    network wider than worldPrefixV4/V6) but the configured public ports (SSH only where the
+    stack allows it). Trivy DIG-0001, Checkov CKV_DIO_4."""
     config = args.get_config()
-    public_ports = config_value(config, "publicPorts", DEFAULT_PUBLIC_PORTS)
-    ssh_anywhere = config_value(config, "allowSshFromAnywhere", False)
-    allowed = [*public_ports, *(["22"] if ssh_anywhere else [])]
+    ssh_anywhere = SSH_FROM_ANYWHERE.value(config)
+    allowed = [*PUBLIC_PORTS.value(config), *(["22"] if ssh_anywhere else [])]
     rules = args.props.get("inboundRules")
     for protocol, extra, sources in _open_to_the_world(
         rules, "sourceAddresses", allowed, config, icmp_allowed=False
@@ -109,20 +92,17 @@ def no_public_ingress(args: ResourceValidationArgs, report: ReportViolation) -> 
 @resource_rule(
     "digitalocean-firewall-restricted-egress",
     Severity.HIGH,
-    "Cloud Firewall egress to the internet (0.0.0.0/0, ::/0 or a public network "
-    "wider than worldPrefixV4/V6) only on the ports the stack allows. Trivy "
-    "DIG-0003.",
-    config=_ports_schema("allowedPorts", DEFAULT_EGRESS_PORTS, "allowIcmp", True),
+    config=parameters(EGRESS_PORTS, ICMP, *WORLD_PREFIX.values()),
+    types=FIREWALL,
 )
 def restricted_egress(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != FIREWALL:
-        return
+    """Cloud Firewall egress to the internet (0.0.0.0/0, ::/0 or a public network wider than
+    worldPrefixV4/V6) only on the ports the stack allows. Trivy DIG-0003."""
     config = args.get_config()
-    allowed = config_value(config, "allowedPorts", DEFAULT_EGRESS_PORTS)
+    allowed = EGRESS_PORTS.value(config)
     rules = args.props.get("outboundRules")
-    icmp_allowed = config_value(config, "allowIcmp", True)
     for protocol, extra, destinations in _open_to_the_world(
-        rules, "destinationAddresses", allowed, config, icmp_allowed
+        rules, "destinationAddresses", allowed, config, ICMP.value(config)
     ):
         flag(
             report,
@@ -134,14 +114,9 @@ def restricted_egress(args: ResourceValidationArgs, report: ReportViolation) -> 
         )
 
 
-@resource_rule(
-    "digitalocean-loadbalancer-no-plain-http",
-    Severity.HIGH,
-    "Load balancers never serve plain HTTP unless they redirect it to HTTPS. Trivy DIG-0002.",
-)
+@resource_rule("digitalocean-loadbalancer-no-plain-http", Severity.HIGH, types=LOAD_BALANCER)
 def no_plain_http(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != LOAD_BALANCER:
-        return
+    """Load balancers never serve plain HTTP unless they redirect it to HTTPS. Trivy DIG-0002."""
     redirects = bool(args.props.get("redirectHttpToHttps"))
     for rule in args.props.get("forwardingRules") or []:
         if (rule.get("entryProtocol") or "").lower() == "http" and not redirects:
@@ -155,31 +130,20 @@ def no_plain_http(args: ResourceValidationArgs, report: ReportViolation) -> None
             )
 
 
-@resource_rule(
+ssh_keys = required_setting(
     "digitalocean-droplet-ssh-keys",
     Severity.HIGH,
     "Droplets are created with SSH keys, never a root password. Trivy DIG-0004, Checkov CKV_DIO_2.",
+    types=DROPLET,
+    key="sshKeys",
+    problem="has no SSH keys, so DigitalOcean mails a root password",
+    fix="set sshKeys (the stack's automation key id)",
 )
-def ssh_keys(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != DROPLET:
-        return
-    if not args.props.get("sshKeys"):
-        flag(
-            report,
-            args,
-            "has no SSH keys, so DigitalOcean mails a root password",
-            "set sshKeys (the stack's automation key id)",
-        )
 
 
-@resource_rule(
-    "digitalocean-resource-in-vpc",
-    Severity.MEDIUM,
-    "Droplets and managed databases sit in the stack's own VPC.",
-)
+@resource_rule("digitalocean-resource-in-vpc", Severity.MEDIUM, types=(DROPLET, DATABASE_CLUSTER))
 def in_vpc(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type not in (DROPLET, DATABASE_CLUSTER):
-        return
+    """Droplets and managed databases sit in the stack's own VPC."""
     key = "vpcUuid" if args.resource_type == DROPLET else "privateNetworkUuid"
     try:
         vpc = args.props.get(key)
@@ -195,12 +159,9 @@ def in_vpc(args: ResourceValidationArgs, report: ReportViolation) -> None:
         )
 
 
-@stack_rule(
-    "digitalocean-droplet-firewall-coverage",
-    Severity.CRITICAL,
-    "Every droplet is covered by a Cloud Firewall, by tag or by id.",
-)
+@stack_rule("digitalocean-droplet-firewall-coverage", Severity.CRITICAL)
 def firewall_coverage(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every droplet is covered by a Cloud Firewall, by tag or by id."""
     firewalls = [r for r in args.resources if r.resource_type == FIREWALL]
     firewall_tags = {tag for f in firewalls for tag in (f.props.get("tags") or [])}
     for droplet in (r for r in args.resources if r.resource_type == DROPLET):
@@ -223,12 +184,9 @@ def firewall_coverage(args: StackValidationArgs, report: ReportViolation) -> Non
         )
 
 
-@stack_rule(
-    "digitalocean-database-firewall-coverage",
-    Severity.CRITICAL,
-    "Every managed database has a database firewall.",
-)
+@stack_rule("digitalocean-database-firewall-coverage", Severity.CRITICAL)
 def database_firewall_coverage(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every managed database has a database firewall."""
     firewalls = [r for r in args.resources if r.resource_type == DATABASE_FIREWALL]
     # The cluster id is unknown while the cluster is new; the engine still records which
     # resource a firewall's clusterId came from.
@@ -250,13 +208,12 @@ def database_firewall_coverage(args: StackValidationArgs, report: ReportViolatio
 @resource_rule(
     "mongodbatlas-access-list-no-world",
     Severity.CRITICAL,
-    "The Atlas project IP access list never holds 0.0.0.0/0 (or a public "
-    "network wider than worldPrefixV4/V6).",
-    config=PolicyConfigSchema(properties=dict(WORLD_PREFIX_SCHEMA)),
+    config=parameters(*WORLD_PREFIX.values()),
+    types=ATLAS_ACCESS_LIST,
 )
 def atlas_access_list(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != ATLAS_ACCESS_LIST:
-        return
+    """The Atlas project IP access list never holds 0.0.0.0/0 (or a public network wider than
+    worldPrefixV4/V6)."""
     for key in ("cidrBlock", "ipAddress"):
         value = args.props.get(key)
         if value and world_sources([value], args.get_config()):

@@ -77,14 +77,11 @@ def _targets(balancer: Any, droplets: Iterable[Any]) -> list[Any]:
     ]
 
 
-@stack_rule(
-    "digitalocean-loadbalancer-tls-termination",
-    Severity.HIGH,
-    "Every HTTPS listener of a load balancer terminates TLS with a certificate, or passes "
-    "it through (tlsPassthrough) to droplets that each obtain their own (a certbot "
-    "command runs on every target droplet).",
-)
+@stack_rule("digitalocean-loadbalancer-tls-termination", Severity.HIGH)
 def tls_termination(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every HTTPS listener of a load balancer terminates TLS with a certificate, or passes it
+    through (tlsPassthrough) to droplets that each obtain their own (a certbot command runs on
+    every target droplet)."""
     droplets = [r for r in args.resources if r.resource_type == DROPLET]
     certbots = [
         c
@@ -127,15 +124,10 @@ def tls_termination(args: StackValidationArgs, report: ReportViolation) -> None:
                 )
 
 
-@stack_rule(
-    "digitalocean-no-token-on-balanced-hosts",
-    Severity.CRITICAL,
-    "In a stack with a load balancer (which holds the certificate), no remote command "
-    "carries a DigitalOcean token to a host: not in its script, stdin or environment.",
-)
+@stack_rule("digitalocean-no-token-on-balanced-hosts", Severity.CRITICAL, types=LOAD_BALANCER)
 def no_token_on_hosts(args: StackValidationArgs, report: ReportViolation) -> None:
-    if not any(r.resource_type == LOAD_BALANCER for r in args.resources):
-        return
+    """In a stack with a load balancer (which holds the certificate), no remote command carries
+    a DigitalOcean token to a host: not in its script, stdin or environment."""
     for command in (r for r in args.resources if r.resource_type == REMOTE_COMMAND):
         carried = [
             field

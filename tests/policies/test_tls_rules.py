@@ -31,6 +31,22 @@ def command(name, on=None, **props):
     return Resource(REMOTE_COMMAND, name, props, property_dependencies=deps)
 
 
+CERTBOT = "... certbot certonly ..."
+
+
+def passthrough(api_1_script):
+    """A balancer passing TLS through to api-0 and api-1, each with its TLS command:
+    api-0's obtains a certificate with certbot, api-1's runs ``api_1_script``."""
+    a, b = droplet("api-0"), droplet("api-1")
+    return [
+        balancer(https(tlsPassthrough=True, targetProtocol="https", targetPort=443)),
+        a,
+        b,
+        command("tls-api-0", on=a, create=CERTBOT),
+        command("tls-api-1", on=b, create=api_1_script),
+    ]
+
+
 class TestTlsTermination:
     policy = tls.tls_termination
 
@@ -53,30 +69,13 @@ class TestTlsTermination:
         assert "Fix: set certificateName" in violation.message
 
     def test_passthrough_to_droplets_that_each_run_certbot_passes(self):
-        a, b = droplet("api-0"), droplet("api-1")
-        assert_no_violations(
-            self.policy,
-            [
-                balancer(https(tlsPassthrough=True, targetProtocol="https", targetPort=443)),
-                a,
-                b,
-                command("tls-api-0", on=a, create="... certbot certonly ..."),
-                command("tls-api-1", on=b, create="... certbot certonly ..."),
-            ],
-        )
+        assert_no_violations(self.policy, passthrough(CERTBOT))
 
     def test_passthrough_to_a_droplet_without_a_certificate_fails_naming_it(self):
-        a, b = droplet("api-0"), droplet("api-1")
+        # Naming certbot is not obtaining a certificate (the removal script).
         assert_violation(
             self.policy,
-            [
-                balancer(https(tlsPassthrough=True, targetProtocol="https", targetPort=443)),
-                a,
-                b,
-                command("tls-api-0", on=a, create="... certbot certonly ..."),
-                # Naming certbot is not obtaining a certificate (the removal script).
-                command("tls-api-1", on=b, create="apt-get purge certbot"),
-            ],
+            passthrough("apt-get purge certbot"),
             contains="passes TLS through on port 443 to droplets with no certificate of their "
             "own (api-1)",
         )
