@@ -253,44 +253,42 @@ digitalocean.Project(
     ),
 )
 
-# What the app's deploy command reads (`pulumi stack output --json`); README lists each.
-pulumi.export("project", pulumi.get_project())
-pulumi.export("stack", settings.stack)
-pulumi.export("apiHostname", fleet_settings.api_hostname)
-pulumi.export("apiUrl", f"https://{fleet_settings.api_hostname}")
-pulumi.export("ingressIp", ingress_ip)
-pulumi.export("dropletNames", fleet.droplet_names)
-pulumi.export("dropletPublicIpv4s", fleet.public_ipv4s)
-pulumi.export("dropletPrivateIpv4s", fleet.private_ipv4s)
-pulumi.export("deployTargets", fleet.deploy_targets)
-pulumi.export("deployUser", access_settings.deploy_user)
-pulumi.export("appImage", hosts.image)
-pulumi.export(
-    "healthCheck",
-    asdict(
+# The stack outputs: what the app's deploy command and operators read (`pulumi stack
+# output --json`); the README's Stack outputs table lists each.
+outputs: dict[str, object] = {
+    "project": pulumi.get_project(),
+    "stack": settings.stack,
+    "apiHostname": fleet_settings.api_hostname,
+    "apiUrl": f"https://{fleet_settings.api_hostname}",
+    "ingressIp": ingress_ip,
+    "dropletNames": fleet.droplet_names,
+    "dropletPublicIpv4s": fleet.public_ipv4s,
+    "dropletPrivateIpv4s": fleet.private_ipv4s,
+    "deployTargets": fleet.deploy_targets,
+    "deployUser": access_settings.deploy_user,
+    "appImage": hosts.image,
+    "healthCheck": asdict(
         load_balancer.health_check if load_balancer else HealthCheck(fleet_settings.health_path)
     ),
-)
-pulumi.export("fleetTag", fleet.fleet_tag)
-pulumi.export("vpcId", network.vpc_id)
-pulumi.export("mongodbHost", atlas.host)
-pulumi.export("mongodbUri", atlas.connection_string)
-pulumi.export("redisHost", cache.host)
-pulumi.export("redisUrl", cache.url)
-# known_hosts lines (name and address, host key) of every droplet the program reaches:
-# the deploy command and operators connect with strict host key checking against them.
-pulumi.export(
-    "sshKnownHosts",
-    pulumi.Output.all(*(h.known_hosts_line() for h in [*fleet.hosts, *cache.ssh_hosts])).apply(
-        lambda lines: "".join(f"{line}\n" for line in lines)
-    ),
-)
-pulumi.export("automationSshPublicKey", access.automation_public_key)
-pulumi.export("deploySshPublicKey", access.deploy_public_key)
+    "fleetTag": fleet.fleet_tag,
+    "vpcId": network.vpc_id,
+    "mongodbHost": atlas.host,
+    "mongodbUri": atlas.connection_string,
+    "redisHost": cache.host,
+    "redisUrl": cache.url,
+    # known_hosts lines (name and address, host key) of every droplet the program
+    # reaches: the deploy command and operators connect strictly against them.
+    "sshKnownHosts": pulumi.Output.all(
+        *(h.known_hosts_line() for h in [*fleet.hosts, *cache.ssh_hosts])
+    ).apply(lambda lines: "".join(f"{line}\n" for line in lines)),
+    "automationSshPublicKey": access.automation_public_key,
+    "deploySshPublicKey": access.deploy_public_key,
+    # The monthly estimate and its items (components/pricing.py; README: What it costs).
+    "monthlyCostUsd": cost.monthly_usd,
+    "costBreakdown": cost.breakdown(),
+}
 if access.deploy_private_key is not None:
     # For the deploy job's secret store; the automation key itself is never exported.
-    pulumi.export("deploySshPrivateKey", access.deploy_private_key)
-
-# The monthly estimate and its items (components/pricing.py; README: What it costs).
-pulumi.export("monthlyCostUsd", cost.monthly_usd)
-pulumi.export("costBreakdown", cost.breakdown())
+    outputs["deploySshPrivateKey"] = access.deploy_private_key
+for key, value in outputs.items():
+    pulumi.export(key, value)

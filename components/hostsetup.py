@@ -223,55 +223,42 @@ class HostSetup(pulumi.ComponentResource):
     ) -> command.remote.Command:
         """Set up ``host``; returns the command after which it serves the current release
         (started only after ``after``: what the app needs first, such as database access)."""
-        args, name = self._args, f"{self._name}-{host.name}"
-        run = args.account.run
-        setup = run(
-            f"{name}-setup",
-            host,
+        args = self._args
+
+        def step(
+            suffix: str,
+            script: pulumi.Input[str],
+            after: Sequence[pulumi.Resource],
+            stdin: pulumi.Input[str] | None = None,
+        ) -> command.remote.Command:
+            return args.account.run(
+                f"{self._name}-{host.name}-{suffix}",
+                host,
+                script,
+                stdin=stdin,
+                parent=self,
+                depends_on=list(after),
+            )
+
+        setup = step(
+            "setup",
             pulumi.Output.from_input(args.deploy_key).apply(self.contract.setup_script),
-            parent=self,
+            after=[],
         )
-        registry = run(
-            f"{name}-registry",
-            host,
-            self.contract.registry_script(),
-            stdin=self._registry,
-            parent=self,
-            depends_on=[setup],
-        )
-        env = run(
-            f"{name}-env",
-            host,
-            self.contract.env_script(),
-            stdin=self._dotenv,
-            parent=self,
-            depends_on=[setup],
-        )
+        registry = step("registry", self.contract.registry_script(), [setup], self._registry)
+        env = step("env", self.contract.env_script(), [setup], self._dotenv)
         reporting: list[pulumi.Resource] = []
         telemetry = args.telemetry
         if telemetry is not None:
-            # After the setup and one after the other: each may install packages.
-            logs = run(
-                f"{name}-logs",
-                host,
-                telemetry.log_forwarding_script(),
-                parent=self,
-                depends_on=[setup],
-            )
-            agent = run(
-                f"{name}-newrelic",
-                host,
-                telemetry.new_relic_script(),
-                # The license key, as the agent's config file: on stdin, a secret.
-                stdin=telemetry.new_relic_config(),
-                parent=self,
-                depends_on=[logs],
+            # After the setup and one after the other: each may install packages. The
+            # license key arrives as the agent's config file: on stdin, a secret.
+            logs = step("logs", telemetry.log_forwarding_script(), [setup])
+            agent = step(
+                "newrelic", telemetry.new_relic_script(), [logs], telemetry.new_relic_config()
             )
             reporting = [logs, agent]
-        return run(
-            f"{name}-release",
-            host,
+        return step(
+            "release",
             self.contract.release_bootstrap_script(args.release_source),
-            parent=self,
-            depends_on=[registry, env, *reporting, *after],
+            [registry, env, *reporting, *after],
         )

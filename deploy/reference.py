@@ -17,6 +17,8 @@ _DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9A-Fa-f:]+\])
 NAME = re.compile(rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
 """A repository name: an optional registry (host[:port]), then lower-case path parts."""
 NAME_MAX = 255
+PATH_COMPONENT = re.compile(_PATH_COMPONENT)
+"""One part of a repository path (the app's name in registry.digitalocean.com/<r>/<app>)."""
 
 
 def tag_problem(tag: str) -> str | None:

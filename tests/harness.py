@@ -503,3 +503,13 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(item) for item in value]
     return value
+
+
+def changed(before: ProgramRun, after: ProgramRun) -> set[str]:
+    """Names of the resources of ``after`` whose inputs differ from ``before``'s (same
+    URNs): what a change to the config touches."""
+    return {
+        r.name
+        for r in after.registrations
+        if r.inputs != next(b for b in before.registrations if b.urn == r.urn).inputs
+    }

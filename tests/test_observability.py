@@ -9,7 +9,7 @@ import pytest
 from components import catalog
 from components.hostsetup import env_file
 from components.observability import telemetry_env, vcpus
-from harness import OPERATOR_VALUES, STACKS, is_secret_input, plain, run_program
+from harness import OPERATOR_VALUES, STACKS, changed, is_secret_input, plain, run_program
 from matra_policies.types import FIREWALL, LOAD_BALANCER, MONITOR_ALERT, UPTIME_ALERT, UPTIME_CHECK
 from matra_policies.types import REMOTE_COMMAND as COMMAND
 
@@ -253,14 +253,6 @@ def test_papertrail_forwarding_runs_on_every_host_and_opens_only_its_port_outwar
 def test_without_papertrail_the_logs_stay_on_the_hosts():
     logs = host_steps(run_program("prod"))["logs"].inputs["create"]
     assert "forwarding=''" in logs
-
-
-def changed(before, after):
-    return {
-        r.name
-        for r in after.registrations
-        if r.inputs != next(b for b in before.registrations if b.urn == r.urn).inputs
-    }
 
 
 def test_turning_telemetry_on_replaces_no_droplet_and_touches_only_hosts_commands_and_alerts():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from urllib.parse import urlsplit
 
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _SSH_PUBLIC_KEY = re.compile(
@@ -11,6 +12,7 @@ _SSH_PUBLIC_KEY = re.compile(
     r"|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$"
 )
 _EMAIL = re.compile(r"^[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}$")
+_URL_PATH = re.compile(r"(/[A-Za-z0-9._~%+-]*)*")
 _DOCKER_BRIDGE = ipaddress.ip_network("172.17.0.0/16")
 _RFC1918 = tuple(
     ipaddress.IPv4Network(b) for b in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
@@ -50,6 +52,30 @@ def is_hostname(value: str) -> bool:
 def is_email(value: str) -> bool:
     """An e-mail address with a lower-case domain."""
     return bool(_EMAIL.match(value))
+
+
+def is_https_url(value: str, *, path_required: bool = False) -> bool:
+    """An https URL to a DNS name (an optional port), a plain path (letters, digits and
+    . _ ~ / % + -), no credentials, query or fragment; with ``path_required``, a path
+    beyond "/"."""
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "https"
+        and value.startswith("https://")
+        and parts.hostname is not None
+        and is_hostname(parts.hostname)
+        and parts.username is None
+        and port_ok
+        and not parts.query
+        and not parts.fragment
+        and not value.endswith(("?", "#"))
+        and bool(_URL_PATH.fullmatch(parts.path))
+        and (not path_required or parts.path not in ("", "/"))
+    )
 
 
 def is_cidr(value: str) -> bool:

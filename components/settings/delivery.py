@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import pulumi
 
+from deploy.reference import PATH_COMPONENT
+
 from .observability import TELEMETRY_ENV_KEYS
 from .reader import ConfigReader
 
@@ -15,7 +17,6 @@ RESERVED_ENV_KEYS = frozenset({"MONGODB_URI", "REDIS_URL", *TELEMETRY_ENV_KEYS})
 sentryDsn, newRelicLicenseKey and the release)."""
 _ENV_KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _REGISTRY = re.compile(r"^[a-z0-9-]{1,63}$")
-_REPOSITORY = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,10 @@ def read_delivery(r: ConfigReader) -> DeliverySettings:
         ),
         app_name=r.string(
             "appName",
-            "a container repository name (lower-case letters, digits, ., _ and -), such as api",
-            lambda v: bool(_REPOSITORY.match(v)),
+            "a container repository name (lower-case letters and digits, joined by ., _ or "
+            "-), such as api",
+            # Docker's own grammar: the deploy command checks appImage with the same.
+            lambda v: bool(PATH_COMPONENT.fullmatch(v)),
         ),
         app_env=tuple(
             (line.partition("=")[0].strip(), line.partition("=")[2])

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from .checks import is_email, is_hostname
+from .checks import is_email, is_hostname, is_https_url
 from .reader import ConfigReader
 
 ALERT_WINDOWS = ("5m", "10m", "30m", "1h")
@@ -33,7 +33,6 @@ TELEMETRY_ENV_KEYS = frozenset(
 """The app's environment variables the stack sets from these settings (and, for
 SENTRY_RELEASE, from the release the deploy command runs)."""
 
-_WEBHOOK_URL = re.compile(r"^https://[a-z0-9.-]+\.[a-z]{2,}(:[0-9]{1,5})?/[A-Za-z0-9._~/%+-]+$")
 _LICENSE_KEY = re.compile(r"^[A-Za-z0-9]{40}$")
 _SENTRY_DSN = re.compile(
     r"^https://[0-9a-f]{16,64}(:[0-9a-f]{16,64})?@[a-z0-9.-]+\.[a-z]{2,}(:[0-9]{1,5})?"
@@ -210,7 +209,8 @@ def _webhook_line(line: str) -> tuple[str, str] | None:
     """(channel, url) of '<channel> <url>'; the channel may hold spaces, the URL can't."""
     channel, _, url = line.strip().rpartition(" ")
     channel = channel.strip()
-    if not channel or not _WEBHOOK_URL.match(url) or any(ord(c) < 32 for c in channel):
+    printable = all(ord(c) >= 32 for c in channel)
+    if not channel or not printable or not is_https_url(url, path_required=True):
         return None
     return channel, url
 

@@ -4,13 +4,10 @@ droplet runs certbot (see loadBalancer and dnsZone)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from .checks import is_email
+from .checks import is_email, is_https_url
 from .reader import ConfigReader
-
-_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$")
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,7 @@ def read_tls(r: ConfigReader) -> TlsSettings:
             "acmeDirectoryUrl",
             "the https URL of an ACME directory, such as "
             "https://acme-v02.api.letsencrypt.org/directory",
-            lambda v: bool(_HTTPS_URL.match(v)),
+            is_https_url,
         ),
         email=r.string(
             "acmeEmail", "an e-mail address for the ACME account (expiry notices)", is_email
