@@ -20,7 +20,7 @@ import functools
 import hashlib
 import json
 import logging
-import runpy
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -127,6 +127,8 @@ LOGIN = SshLogin(
 OPERATOR_VALUES = {"adminSshSources": ["81.2.69.0/28"], "atlasOrgId": "5f1e2d3c4b5a69788796a5b4"}
 """What an operator sets in place of the shipped stack files' placeholders before an
 update (which refuses the placeholders)."""
+SECRET_SETTINGS = ("appSecretEnv", "sentryDsn", "newRelicLicenseKey", "alertSlackWebhooks")
+"""The settings that are secret whenever they are set (pulumi config set --secret)."""
 
 
 class MatraMocks(pulumi.runtime.Mocks):
@@ -430,11 +432,24 @@ def run_program(
     that holds encrypted values, a ``secure_stand_in`` for them (see ``stack_config``).
 
     Under mocks the program is deterministic, so a run with the same arguments is done
-    once per test session; each caller gets its own copy of the registrations.
-    ``fresh`` runs it again (for a test that patches the program's code)."""
-    key = json.dumps([str(project), stack, overrides, unset, secret_keys, preview, engine_preview])
-    if fresh or key not in _RUNS:
-        _RUNS[key] = _run_program(
+    once per test process; each caller gets its own copy of the registrations.
+    ``fresh`` runs it again, for that caller alone (a test that patches the program's
+    code)."""
+    key = json.dumps(
+        [
+            str(project),
+            stack,
+            overrides,
+            unset,
+            secret_keys,
+            preview,
+            engine_preview,
+            secure_stand_in,
+        ]
+    )
+
+    def compute() -> ProgramRun:
+        return _run_program(
             stack,
             overrides,
             unset,
@@ -445,7 +460,13 @@ def run_program(
             mocks,
             secure_stand_in,
         )
-    done = _RUNS[key]
+
+    if fresh:  # a patched program: its run is its caller's alone
+        done = compute()
+    else:
+        if key not in _RUNS:
+            _RUNS[key] = compute()
+        done = _RUNS[key]
     return ProgramRun(
         registrations=[replace(r) for r in done.registrations],
         outputs=dict(done.outputs),
@@ -453,6 +474,11 @@ def run_program(
         warnings=list(done.warnings),
         infos=list(done.infos),
     )
+
+
+@functools.cache
+def _compiled(path: Path) -> types.CodeType:
+    return compile(path.read_text(), str(path), "exec")
 
 
 def _run_program(
@@ -472,8 +498,10 @@ def _run_program(
         config[f"{name}:{key}"] = _config_string(value)
     for key in unset:
         config.pop(f"{name}:{key}", None)
+    main = project / "__main__.py"
     return run(
-        lambda: runpy.run_path(str(project / "__main__.py"), run_name="__main__"),
+        # As `runpy.run_path(main, run_name="__main__")`, compiled once per session.
+        lambda: exec(_compiled(main), {"__name__": "__main__", "__file__": str(main)}),
         stack=stack,
         config=config,
         preview=preview,
@@ -513,3 +541,15 @@ def changed(before: ProgramRun, after: ProgramRun) -> set[str]:
         for r in after.registrations
         if r.inputs != next(b for b in before.registrations if b.urn == r.urn).inputs
     }
+
+
+def update(stack: str = "prod", **overrides: Any) -> ProgramRun:
+    """``pulumi up`` of a shipped stack with the operator's values in place of its
+    placeholders, changed by ``overrides``; each secret setting secret when it is set.
+    (One cache key per change, whoever asks.)"""
+    return run_program(
+        stack,
+        overrides={**OPERATOR_VALUES, **overrides},
+        secret_keys=SECRET_SETTINGS,
+        preview=False,
+    )

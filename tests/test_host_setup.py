@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from components.hostsetup import env_file
-from harness import OPERATOR_VALUES, STACKS, changed, is_secret_input, plain, run_program
+from harness import STACKS, changed, is_secret_input, plain, run_program, update
 from matra_policies.types import ATLAS_ACCESS_LIST, DROPLET, REMOTE_COMMAND
 
 NODE_ENV = {"dev": "development", "staging": "staging", "prod": "production"}
@@ -110,10 +110,6 @@ def test_a_new_host_asks_the_ingress_which_release_to_start(stack, hostname):
     script = host_commands(run, "api-0")["release"].inputs["create"]
     assert f"release_source=http://{hostname}/.matra/release" in script
     assert 'sudo /usr/local/sbin/matra-deploy deploy "$release"' in script
-
-
-def update(**overrides):
-    return run_program("prod", overrides={**OPERATOR_VALUES, **overrides}, preview=False)
 
 
 def test_app_settings_change_only_the_env_commands():

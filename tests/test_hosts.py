@@ -6,12 +6,12 @@ import pytest
 
 from harness import (
     GENERATED_KEYS,
-    OPERATOR_VALUES,
     fake_id,
     is_secret_input,
     mock_private_key,
     plain,
     run_program,
+    update,
 )
 from matra_policies.types import DNS_RECORD, DROPLET, LOAD_BALANCER
 from matra_policies.types import REMOTE_COMMAND as COMMAND
@@ -24,13 +24,8 @@ def commands(program, parent):
     )
 
 
-SECRET_KEYS = ("appSecretEnv", "sentryDsn", "newRelicLicenseKey", "alertSlackWebhooks")
-
-
 def prod_update(**overrides):
-    return run_program(
-        "prod", overrides={**OPERATOR_VALUES, **overrides}, secret_keys=SECRET_KEYS, preview=False
-    )
+    return update("prod", **overrides)
 
 
 def test_prod_runs_no_certbot_and_removes_what_an_earlier_setup_left():

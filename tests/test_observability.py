@@ -9,7 +9,7 @@ import pytest
 from components import catalog
 from components.hostsetup import env_file
 from components.observability import telemetry_env, vcpus
-from harness import OPERATOR_VALUES, STACKS, changed, is_secret_input, plain, run_program
+from harness import STACKS, changed, is_secret_input, plain, run_program, update
 from matra_policies.types import FIREWALL, LOAD_BALANCER, MONITOR_ALERT, UPTIME_ALERT, UPTIME_CHECK
 from matra_policies.types import REMOTE_COMMAND as COMMAND
 
@@ -224,8 +224,7 @@ def test_without_a_key_nothing_of_new_relic_is_installed_and_a_preview_says_so_o
         "matra-infra:newRelicLicenseKey <license key>)"
     ]
     assert not [w for w in with_everything().warnings if "newRelicLicenseKey" in w]
-    update = run_program("prod", overrides=OPERATOR_VALUES, preview=False)
-    assert not [w for w in update.warnings if "newRelicLicenseKey" in w]
+    assert not [w for w in update().warnings if "newRelicLicenseKey" in w]
 
 
 def egress_ports(run, firewall="api-firewall"):
@@ -256,11 +255,6 @@ def test_without_papertrail_the_logs_stay_on_the_hosts():
 
 
 def test_turning_telemetry_on_replaces_no_droplet_and_touches_only_hosts_commands_and_alerts():
-    def update(**overrides):
-        return run_program(
-            "prod", overrides={**OPERATOR_VALUES, **overrides}, secret_keys=SECRETS, preview=False
-        )
-
     before = update()
     after = update(
         sentryDsn=SENTRY_DSN,
