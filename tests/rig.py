@@ -605,8 +605,9 @@ def contract_for(
 def fleet(
     count: int, releases: list[Release], *, stack: str = "prod", health_timeout: int = 60
 ) -> Iterator[Fleet]:
-    """``count`` API hosts of ``stack`` set up by the program's scripts, running nothing
-    yet, and the registry holding ``releases``; everything stopped afterwards."""
+    """``count`` API hosts of ``stack`` set up by the program's scripts (each running
+    `latest` if ``releases`` has it, else nothing), and the registry holding ``releases``;
+    everything stopped afterwards."""
     program = {key: value.value for key, value in run_program(stack).outputs.items()}
     hub, registry, key = Hub(), Registry(), DeployKey()
     rig: Fleet | None = None
@@ -620,9 +621,12 @@ def fleet(
         rig = Fleet(
             program, registry, image, key, contract_for(program, stack, image, health_timeout)
         )
+        latest = any(release.tag == "latest" for release in releases)
         for index in range(count):
             api, bootstrap = rig.new_host(f"matra-{stack}-api-{index}")
-            assert "no release is served" in bootstrap, bootstrap
+            # Nothing recorded anywhere yet: the host starts `latest` if there is one.
+            expected = "starting latest" if latest else "the registry holds no latest"
+            assert expected in bootstrap, bootstrap
             rig.hosts.append(api)
         yield rig
     finally:

@@ -24,7 +24,14 @@ from deploy.ssh import SshClient, Target
 from rig import BALANCER_PORT, HUB_ADDRESS, NOWHERE, Fleet, Load, Release, dotenv, fleet
 from testhost import NamespaceHost
 
-RELEASES = [Release("v1"), Release("v2"), Release("v3", healthy=False), Release("v4")]
+# `latest` as the seed's deploy left it: what a host starts where no release is recorded.
+RELEASES = [
+    Release("latest"),
+    Release("v1"),
+    Release("v2"),
+    Release("v3", healthy=False),
+    Release("v4"),
+]
 
 pytestmark = [
     pytest.mark.host,
@@ -38,6 +45,8 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def rig() -> Iterator[Fleet]:
     with fleet(3, RELEASES, health_timeout=20) as rig:
+        # No release recorded anywhere: each host started `latest` by itself.
+        assert [h.serves() for h in rig.hosts] == ["latest"] * 3
         first = rig.deploy("--release", "v1")
         assert first.returncode == 0, first.stdout + first.stderr
         rig.balance()
