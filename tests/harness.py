@@ -435,37 +435,13 @@ def run_program(
     once per test process; each caller gets its own copy of the registrations.
     ``fresh`` runs it again, for that caller alone (a test that patches the program's
     code)."""
-    key = json.dumps(
-        [
-            str(project),
-            stack,
-            overrides,
-            unset,
-            secret_keys,
-            preview,
-            engine_preview,
-            secure_stand_in,
-        ]
-    )
-
-    def compute() -> ProgramRun:
-        return _run_program(
-            stack,
-            overrides,
-            unset,
-            secret_keys,
-            preview,
-            engine_preview,
-            project,
-            mocks,
-            secure_stand_in,
-        )
-
+    args = (stack, overrides, unset, secret_keys, preview, engine_preview, secure_stand_in)
+    key = json.dumps([str(project), *args])
     if fresh:  # a patched program: its run is its caller's alone
-        done = compute()
+        done = _run_program(*args, project=project, mocks=mocks)
     else:
         if key not in _RUNS:
-            _RUNS[key] = compute()
+            _RUNS[key] = _run_program(*args, project=project, mocks=mocks)
         done = _RUNS[key]
     return ProgramRun(
         registrations=[replace(r) for r in done.registrations],
@@ -488,9 +464,10 @@ def _run_program(
     secret_keys: tuple[str, ...],
     preview: bool,
     engine_preview: bool,
+    secure_stand_in: str | None,
+    *,
     project: Path,
     mocks: Mocks | None,
-    secure_stand_in: str | None,
 ) -> ProgramRun:
     name = project_name(project)
     config = stack_config(stack, project, secure_stand_in)
