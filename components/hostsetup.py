@@ -18,6 +18,8 @@ import pulumi
 import pulumi_command as command
 import pulumi_digitalocean as digitalocean
 
+from deploy.reference import TAG
+
 from .hosts import delivery_script
 from .observability import HostTelemetry
 from .rendering import render
@@ -66,7 +68,13 @@ class HostContract:
             stop_timeout=STOP_TIMEOUT_SECONDS,
             port_a=port_a,
             port_b=port_b,
+            tag_pattern=TAG.pattern,
         )
+
+    @staticmethod
+    def gate_script() -> str:
+        """The deploy user's only command (its sshd ForceCommand)."""
+        return render("matra-deploy-gate.sh.j2", tag_pattern=TAG.pattern)
 
     def compose_file(self) -> str:
         return render(
@@ -87,7 +95,7 @@ class HostContract:
             port_a=port_a,
             install_docker=render("install-docker.sh.j2").rstrip("\n"),
             deploy_script=self.deploy_script().rstrip("\n"),
-            gate_script=render("matra-deploy-gate.sh.j2").rstrip("\n"),
+            gate_script=self.gate_script().rstrip("\n"),
             compose_shim=render("docker-compose-shim.sh.j2", port_b=port_b).rstrip("\n"),
             compose_file=self.compose_file().rstrip("\n"),
             nginx_site=render("nginx-site.conf.j2", server_name=self.server_name).rstrip("\n"),
@@ -122,7 +130,9 @@ class HostContract:
     def release_bootstrap_script(release_source: str) -> str:
         """Starts the stack's current release (asked of ``release_source``) on a host that
         runs none."""
-        return render("release-bootstrap.sh.j2", release_source=release_source)
+        return render(
+            "release-bootstrap.sh.j2", release_source=release_source, tag_pattern=TAG.pattern
+        )
 
 
 def env_file(

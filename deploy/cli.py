@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .outputs import DeployOutputs, OutputsError, parse, read
+from .outputs import DeployOutputs, OutputsError, is_private_key, parse, read
 from .reference import tag_problem
 from .rollout import DeployError, Fleet, rollback_release
 from .ssh import SshClient, Target
@@ -117,7 +117,7 @@ def _private_key(outputs: DeployOutputs, path: Path | None) -> str:
             key = path.read_text(encoding="utf-8")
         except OSError as error:
             raise UsageError(f"--ssh-key {path}: can't be read ({error.strerror})") from None
-        if "PRIVATE KEY" not in key:
+        if not is_private_key(key):
             raise UsageError(f"--ssh-key {path}: not an OpenSSH private key")
         return key
     if outputs.private_key is None:
@@ -155,7 +155,7 @@ def _deploy(fleet: Fleet, outputs: DeployOutputs, release: str | None, batch_siz
     final = _final_statuses(fleet, outputs.image)
     say("now:")
     for target in outputs.targets:
-        say(f"  {target}: {final.get(target, '(no answer)')}")
+        say(f"  {target}: {final[target]}")
     elapsed = time.monotonic() - started
     failed = [result for result in results if not result.ok]
     if failed:

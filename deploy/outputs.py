@@ -91,7 +91,7 @@ def parse(data: dict[str, Any]) -> DeployOutputs:
                 "outputs: deploySshPrivateKey is hidden ('[secret]'): use "
                 "`pulumi stack output --json --show-secrets`"
             )
-        if not isinstance(private_key, str) or "PRIVATE KEY" not in private_key:
+        if not isinstance(private_key, str) or not is_private_key(private_key):
             raise OutputsError("outputs: deploySshPrivateKey is not an OpenSSH private key")
     return DeployOutputs(
         stack=stack,
@@ -101,6 +101,11 @@ def parse(data: dict[str, Any]) -> DeployOutputs:
         known_hosts=known_hosts,
         targets=_targets(data),
     )
+
+
+def is_private_key(text: str) -> bool:
+    """Whether ``text`` holds a PEM or OpenSSH private key (what ssh -i reads)."""
+    return "PRIVATE KEY" in text
 
 
 def _string(data: dict[str, Any], key: str) -> str:

@@ -27,6 +27,7 @@ import http.client
 import io
 import json
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -175,7 +176,7 @@ class Registry:
 
     def stop(self) -> None:
         _stop(self._process)
-        subprocess.run(["rm", "-rf", str(self.work)], check=False)
+        shutil.rmtree(self.work, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -340,7 +341,7 @@ backend hosts
         if pid_file.exists():
             for pid in pid_file.read_text().split():
                 subprocess.run(["kill", pid], capture_output=True, check=False)
-        subprocess.run(["rm", "-rf", str(self.work)], check=False)
+        shutil.rmtree(self.work, ignore_errors=True)
 
 
 class Load:
@@ -426,7 +427,7 @@ class DeployKey:
         return Path(f"{self.path}.pub").read_text().strip()
 
     def remove(self) -> None:
-        subprocess.run(["rm", "-rf", str(self.work)], check=False)
+        shutil.rmtree(self.work, ignore_errors=True)
 
 
 @dataclass

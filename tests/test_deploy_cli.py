@@ -220,3 +220,35 @@ def test_a_hosts_status_line_is_read_by_its_fields():
     assert fresh.describe() == "no release"
     with pytest.raises(DeployError, match="unexpected status from matra-deploy"):
         HostStatus.parse(T0, "bash: matra-deploy: command not found")
+
+
+GATE_TAGS = ["v1", "3f9c2ab", "2026-11-27.1", "_x", "A" * 128]
+GATE_TAGS += ["A" * 129, "-v1", ".v1", "v1;id", "$(id)", "`id`", "v1|id", "v1\\"]
+
+
+@pytest.mark.parametrize("tag", GATE_TAGS)
+def test_the_hosts_gate_lets_through_exactly_the_tags_the_command_accepts(tag, tmp_path):
+    """matra-deploy-gate (the deploy key's ForceCommand), run as sshd runs it, with a
+    stand-in sudo that shows what would reach matra-deploy."""
+    from components.hostsetup import HostContract
+
+    gate = tmp_path / "gate"
+    gate.write_text(HostContract.gate_script())
+    sudo = tmp_path / "sudo"
+    sudo.write_text('#!/bin/sh\necho "sudo $*"\n')
+    sudo.chmod(0o755)
+    ran = subprocess.run(
+        ["bash", str(gate)],
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin", "SSH_ORIGINAL_COMMAND": f"deploy {tag}"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if tag_problem(tag) is None:
+        assert (ran.returncode, ran.stdout) == (
+            0,
+            f"sudo -n /usr/local/sbin/matra-deploy deploy {tag}\n",
+        )
+    else:
+        assert ran.returncode == 2 and ran.stdout == ""
+        assert ran.stderr.startswith("matra-deploy: refused:")

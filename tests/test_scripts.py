@@ -51,7 +51,7 @@ RENDERED = {
     "install-docker": lambda: render("install-docker.sh.j2"),
     "host-setup": lambda: CONTRACT.setup_script("ssh-ed25519 AAAAC3Nz deploy"),
     "matra-deploy": lambda: CONTRACT.deploy_script(),
-    "matra-deploy-gate": lambda: render("matra-deploy-gate.sh.j2"),
+    "matra-deploy-gate": HostContract.gate_script,
     "docker-compose-shim": lambda: render("docker-compose-shim.sh.j2", port_b=8081),
     "release-bootstrap": lambda: HostContract.release_bootstrap_script(
         "http://api.matra.io/.matra/release"
