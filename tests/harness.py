@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import json
@@ -332,6 +333,17 @@ Mocks = Callable[[bool], pulumi.runtime.Mocks]
 """Builds a program's mocks, given whether to answer like the engine's preview."""
 
 
+def _new_event_loop() -> None:
+    """A new event loop for a run; the last run's, done with, is closed (else every run
+    leaves a loop, its sockets and threads for the interpreter to reap at exit)."""
+    with contextlib.suppress(RuntimeError):  # no loop yet in this thread
+        previous = asyncio.get_event_loop()
+        if not previous.is_running() and not previous.is_closed():
+            previous.close()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+
+
 def _fresh_runtime(
     stack: str,
     config: dict[str, str],
@@ -341,7 +353,7 @@ def _fresh_runtime(
     project: str,
     mocks_for: Mocks,
 ) -> tuple[RecordingMonitor, _Log]:
-    asyncio.set_event_loop(asyncio.new_event_loop())
+    _new_event_loop()
     pulumi.runtime.reset_options(project=project, stack=stack, preview=preview)
     pulumi.runtime.set_all_config(config, secret_keys)
     mocks = mocks_for(engine_preview)

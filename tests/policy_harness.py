@@ -78,7 +78,7 @@ def stack_resource(resource: Resource) -> proto.AnalyzerResource:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Violation:
     policy: str
     message: str
@@ -170,14 +170,34 @@ def engine_config(
     return request
 
 
+_ANSWERS: dict[tuple[Any, ...], list[Violation]] = {}
+"""Every answer a servicer gave in this test process, by what it was configured with and
+asked (see ``PolicyHarness._ask``)."""
+
+
 class PolicyHarness:
-    """pulumi-policy's servicer for a list of rules, configured like the engine does."""
+    """pulumi-policy's servicer for a list of rules, configured like the engine does.
+
+    The rules are pure functions of the request, so an identical request to a servicer
+    configured identically (the same policy objects, the same Configure request) is
+    answered from this process's record of the first answer. A whole-stack check of a
+    stack with one resource broken asks the servicer about that resource alone."""
 
     def __init__(self, policies: Sequence[Policy], config: ConfigFile | None = None) -> None:
         self._servicer = analyzer_servicer(
             PACK_NAME, PACK_VERSION, policies, EnforcementLevel.ADVISORY
         )
-        self._servicer.Configure(engine_config(policies, config), None)
+        configure = engine_config(policies, config)
+        self._servicer.Configure(configure, None)
+        # The policy objects themselves (not their ids, which a collected object frees for
+        # reuse) and the exact Configure request.
+        self._setup = (tuple(policies), configure.SerializeToString(deterministic=True))
+
+    def _ask(self, method: str, request: Any) -> list[Violation]:
+        key = (*self._setup, method, request.SerializeToString(deterministic=True))
+        if key not in _ANSWERS:
+            _ANSWERS[key] = self._violations(getattr(self._servicer, method)(request, None))
+        return list(_ANSWERS[key])
 
     @staticmethod
     def _violations(response: proto.AnalyzeResponse) -> list[Violation]:
@@ -193,12 +213,12 @@ class PolicyHarness:
 
     def analyze(self, resource: Resource) -> list[Violation]:
         """What the resource policies report for one resource."""
-        return self._violations(self._servicer.Analyze(analyze_request(resource), None))
+        return self._ask("Analyze", analyze_request(resource))
 
     def analyze_stack(self, resources: Sequence[Resource]) -> list[Violation]:
         """What the stack policies report for the whole set of resources."""
         request = proto.AnalyzeStackRequest(resources=[stack_resource(r) for r in resources])
-        return self._violations(self._servicer.AnalyzeStack(request, None))
+        return self._ask("AnalyzeStack", request)
 
     def run(self, resources: Sequence[Resource]) -> list[Violation]:
         """Every violation a preview would report: per resource, then the stack rules."""
