@@ -10,6 +10,7 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 import pulumi_random as random
 
+from . import catalog
 from .cloudinit import cache_user_data
 from .guarded import DropletSpec, GuardedDroplets, egress_rules, port_from_tag, ssh_ingress
 from .network import Placement
@@ -30,7 +31,8 @@ class CacheArgs:
     client_tag: pulumi.Input[str]
     """Only droplets carrying this tag (the API fleet) may connect."""
     tags: Sequence[str] = ()
-    image: str = "ubuntu-24-04-x64"
+    image: str = catalog.IMAGES[0]
+    """The cache droplet's image (mode droplet); the stack passes its dropletImage."""
     login: SshLogin | None = None
     """Needed for mode droplet: the password is delivered over SSH."""
 

@@ -44,10 +44,11 @@ with a price in policies/matra_policies/prices.json (Basic shared-CPU regular an
 AMD/Intel, then General purpose, CPU-optimised and Memory-optimised dedicated CPU), so a
 size the settings accept always has a price."""
 
-IMAGES: tuple[str, ...] = ("ubuntu-24-04-x64", "ubuntu-22-04-x64")
-"""Ubuntu LTS images in standard support. The cloud-init template installs Docker from
-Docker's Ubuntu repository, so the hosts must run Ubuntu; a custom snapshot built from
-one of these can be given by its numeric image id instead."""
+IMAGES = baseline.SUPPORTED_IMAGES
+"""Ubuntu LTS images in standard support, newest first (shared with the policy pack, whose
+fix for an end-of-life image names the first). The cloud-init template installs Docker
+from Docker's Ubuntu repository, so the hosts must run Ubuntu; a custom snapshot built
+from one of these can be given by its numeric image id instead."""
 
 END_OF_LIFE_IMAGES = baseline.END_OF_LIFE_IMAGES
 """Images that used to be valid here, with why they no longer are (shared with the

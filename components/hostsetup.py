@@ -57,15 +57,22 @@ class HostContract:
         """The loopback ports of the two slots a release runs in."""
         return self.app_port, self.app_port + 1
 
+    def _release_params(self) -> dict[str, object]:
+        """What the compose file and the deploy script that drives it must agree on: the
+        image a release runs, the path its health check asks and how long it has to stop."""
+        return {
+            "image": self.image,
+            "health_path": self.health_path,
+            "stop_timeout": STOP_TIMEOUT_SECONDS,
+        }
+
     def deploy_script(self) -> str:
         port_a, port_b = self.slot_ports
         return render(
             "matra-deploy.sh.j2",
-            image=self.image,
-            health_path=self.health_path,
+            **self._release_params(),
             health_timeout=self.health_timeout,
             drain_timeout=DRAIN_TIMEOUT_SECONDS,
-            stop_timeout=STOP_TIMEOUT_SECONDS,
             port_a=port_a,
             port_b=port_b,
             tag_pattern=TAG.pattern,
@@ -77,13 +84,7 @@ class HostContract:
         return render("matra-deploy-gate.sh.j2", tag_pattern=TAG.pattern)
 
     def compose_file(self) -> str:
-        return render(
-            "docker-compose.yml.j2",
-            image=self.image,
-            app_port=self.app_port,
-            health_path=self.health_path,
-            stop_timeout=STOP_TIMEOUT_SECONDS,
-        )
+        return render("docker-compose.yml.j2", **self._release_params(), app_port=self.app_port)
 
     def setup_script(self, deploy_key: str) -> str:
         port_a, port_b = self.slot_ports

@@ -80,9 +80,6 @@ class LogDestination:
     host: str
     port: int
 
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
-
 
 @dataclass(frozen=True)
 class ObservabilitySettings:

@@ -27,6 +27,8 @@ BASELINE = json.loads((Path(__file__).resolve().parent / "baseline.json").read_t
 BASELINE_EGRESS_PORTS = sorted(
     {p["port"] for p in [*BASELINE["egress"], *BASELINE["apiEgress"]]}, key=int
 )
+BASELINE_CURRENT_IMAGE = BASELINE["supportedImages"][0]
+"""The newest supported image: where a droplet on an end-of-life one should move."""
 BASELINE_END_OF_LIFE_IMAGES = sorted(BASELINE["endOfLifeImages"])
 PRICES = json.loads(
     (Path(__file__).resolve().parent / "prices.json").read_text(), parse_float=Decimal
@@ -173,6 +175,16 @@ def flag(report: ReportViolation, resource: Named, problem: str, fix: str) -> No
     report(message(resource, problem, fix), resource.urn)
 
 
+def flag_unset(
+    report: ReportViolation, args: ResourceValidationArgs, key: str, problem: str, fix: str
+) -> None:
+    """Report that ``args`` breaks the rule unless its property ``key`` is on (true, or
+    set): what a required setting means, to ``required_setting`` and to a rule that checks
+    one among other things."""
+    if not args.props.get(key):
+        flag(report, args, problem, fix)
+
+
 def required_setting(
     name: str,
     severity: Severity,
@@ -191,13 +203,24 @@ def required_setting(
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if unless is not None and unless(args.props):
             return
-        if not args.props.get(key):
-            flag(report, args, problem, fix)
+        flag_unset(report, args, key, problem, fix)
 
     declare: Callable[[Validator], ResourceValidationPolicy] = resource_rule(
         name, severity, description, types=types
     )
     return declare(validate)
+
+
+def world_rule(
+    name: str, severity: Severity, *own: Parameter, types: str | Collection[str]
+) -> Callable[[Validator], ResourceValidationPolicy]:
+    """Declare a rule (as ``resource_rule`` does) that judges addresses with
+    ``world_sources``: its config takes the world prefixes that function reads
+    (worldPrefixV4/V6) besides the rule's ``own`` parameters."""
+    declare: Callable[[Validator], ResourceValidationPolicy] = resource_rule(
+        name, severity, config=parameters(*own, *WORLD_PREFIX.values()), types=types
+    )
+    return declare
 
 
 def flag_stack(report: ReportViolation, problem: str, fix: str) -> None:

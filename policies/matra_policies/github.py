@@ -8,7 +8,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
-from .common import Parameter, flag, parameters, resource_rule, stack_rule, string_list
+from .common import Parameter, flag, flag_unset, parameters, resource_rule, stack_rule, string_list
 from .types import (
     GITHUB_ACTIONS_SECRET,
     GITHUB_ACTIONS_VARIABLE,
@@ -78,13 +78,13 @@ def no_bypass(args: ResourceValidationArgs, report: ReportViolation) -> None:
         flag(report, args, "allows force pushes", "set allowsForcePushes: false")
     if args.props.get("allowsDeletions"):
         flag(report, args, "allows the branch to be deleted", "set allowsDeletions: false")
-    if not args.props.get("enforceAdmins"):
-        flag(
-            report,
-            args,
-            "lets administrators merge without the reviews and checks",
-            "set enforceAdmins: true",
-        )
+    flag_unset(
+        report,
+        args,
+        "enforceAdmins",
+        "lets administrators merge without the reviews and checks",
+        "set enforceAdmins: true",
+    )
 
 
 @stack_rule("github-repository-branch-protected", Severity.HIGH)

@@ -7,8 +7,10 @@ from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationA
 from pulumi_policy.proxy import UnknownValueError
 
 from .common import (
+    BASELINE_CURRENT_IMAGE,
     BASELINE_END_OF_LIFE_IMAGES,
     flag,
+    flag_unset,
     is_tenant_cluster,
     parameters,
     required_setting,
@@ -65,7 +67,7 @@ def supported_image(args: ResourceValidationArgs, report: ReportViolation) -> No
             report,
             args,
             f"runs {image}, an image past its end of standard support",
-            "use ubuntu-24-04-x64 (matra-infra:dropletImage)",
+            f"use {BASELINE_CURRENT_IMAGE} (matra-infra:dropletImage)",
         )
 
 
@@ -112,13 +114,13 @@ def database_user(args: ResourceValidationArgs, report: ReportViolation) -> None
                 f"holds the role {name} on {database}, which reaches beyond the app's own database",
                 "grant readWrite on the app database only",
             )
-    if not args.props.get("scopes"):
-        flag(
-            report,
-            args,
-            "is not scoped, so it can log in to every cluster in the project",
-            "set scopes [{name: <cluster>, type: CLUSTER}]",
-        )
+    flag_unset(
+        report,
+        args,
+        "scopes",
+        "is not scoped, so it can log in to every cluster in the project",
+        "set scopes [{name: <cluster>, type: CLUSTER}]",
+    )
 
 
 @resource_rule("command-remote-host-key-pinned", Severity.HIGH, types=REMOTE_COMMAND)

@@ -12,18 +12,17 @@ from pulumi_policy.proxy import UnknownValueError
 from .common import (
     ALL_PORTS,
     BASELINE_EGRESS_PORTS,
-    WORLD_PREFIX,
     Parameter,
     Ports,
     describe_ports,
     flag,
     outside,
-    parameters,
     ports_of,
     required_setting,
     resource_rule,
     stack_rule,
     string_list,
+    world_rule,
     world_sources,
 )
 from .types import (
@@ -61,10 +60,11 @@ def _open_to_the_world(
             yield protocol, extra, world
 
 
-@resource_rule(
+@world_rule(
     "digitalocean-firewall-no-public-ingress",
     Severity.CRITICAL,
-    config=parameters(PUBLIC_PORTS, SSH_FROM_ANYWHERE, *WORLD_PREFIX.values()),
+    PUBLIC_PORTS,
+    SSH_FROM_ANYWHERE,
     types=FIREWALL,
 )
 def no_public_ingress(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -89,11 +89,8 @@ def no_public_ingress(args: ResourceValidationArgs, report: ReportViolation) -> 
         flag(report, args, f"inbound rule opens {opened} to {', '.join(sources)}", fix)
 
 
-@resource_rule(
-    "digitalocean-firewall-restricted-egress",
-    Severity.HIGH,
-    config=parameters(EGRESS_PORTS, ICMP, *WORLD_PREFIX.values()),
-    types=FIREWALL,
+@world_rule(
+    "digitalocean-firewall-restricted-egress", Severity.HIGH, EGRESS_PORTS, ICMP, types=FIREWALL
 )
 def restricted_egress(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Cloud Firewall egress to the internet (0.0.0.0/0, ::/0 or a public network wider than
@@ -205,12 +202,7 @@ def database_firewall_coverage(args: StackValidationArgs, report: ReportViolatio
         )
 
 
-@resource_rule(
-    "mongodbatlas-access-list-no-world",
-    Severity.CRITICAL,
-    config=parameters(*WORLD_PREFIX.values()),
-    types=ATLAS_ACCESS_LIST,
-)
+@world_rule("mongodbatlas-access-list-no-world", Severity.CRITICAL, types=ATLAS_ACCESS_LIST)
 def atlas_access_list(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """The Atlas project IP access list never holds 0.0.0.0/0 (or a public network wider than
     worldPrefixV4/V6)."""

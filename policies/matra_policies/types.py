@@ -17,7 +17,6 @@ MONITOR_ALERT = "digitalocean:index/monitorAlert:MonitorAlert"
 UPTIME_CHECK = "digitalocean:index/uptimeCheck:UptimeCheck"
 UPTIME_ALERT = "digitalocean:index/uptimeAlert:UptimeAlert"
 DO_PROJECT = "digitalocean:index/project:Project"
-UPTIME_CHECK = "digitalocean:index/uptimeCheck:UptimeCheck"
 REGISTRY_CREDENTIALS = (
     "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"
 )
