@@ -640,6 +640,11 @@ def assert_refused(run, start, *, hidden=(), contains=()):
     assert run.registrations == [], "nothing may be registered before config is valid"
 
 
+def run_with_secret(key, value):
+    """prod with ``key`` set to ``value`` as a secret (as `pulumi config set --secret` does)."""
+    return run_program("prod", overrides={key: value}, secret_keys=(key,))
+
+
 @pytest.mark.parametrize("case", MISTAKES, ids=[_id(c) for c in MISTAKES])
 def test_mistake_gives_one_line_and_registers_nothing(case):
     stack, overrides, unset, expected_start, contains = case
@@ -667,11 +672,7 @@ def test_a_plain_text_private_key_is_refused_without_echoing_it():
 
 
 def test_a_private_key_without_its_public_half_is_refused():
-    run = run_program(
-        "prod",
-        overrides={"automationSshPrivateKey": "secret-value"},
-        secret_keys=("automationSshPrivateKey",),
-    )
+    run = run_with_secret("automationSshPrivateKey", "secret-value")
     assert_refused(
         run,
         "matra-infra:automationSshPublicKey: (missing) is not allowed; expected the public half",
@@ -728,11 +729,7 @@ def test_secret_settings_stored_in_plain_text_are_refused_without_echo(key):
 
 
 def test_a_bad_secret_env_line_is_refused_without_echo():
-    run = run_program(
-        "prod",
-        overrides={"appSecretEnv": "API_KEY=ok\nnot a setting leak"},
-        secret_keys=("appSecretEnv",),
-    )
+    run = run_with_secret("appSecretEnv", "API_KEY=ok\nnot a setting leak")
     assert_refused(
         run, "matra-infra:appSecretEnv: line 2 (value hidden) is not allowed", hidden=["leak"]
     )
@@ -747,7 +744,7 @@ def test_a_bad_secret_env_line_is_refused_without_echo():
     ],
 )
 def test_a_bad_value_stored_as_a_secret_is_never_echoed(key, value):
-    run = run_program("prod", overrides={key: value}, secret_keys=(key,))
+    run = run_with_secret(key, value)
     assert_refused(
         run, f"matra-infra:{key}: (value hidden) is not allowed; expected", hidden=["leaked"]
     )
@@ -793,5 +790,5 @@ def test_the_retired_dns_token_is_refused_without_echoing_it(secret):
     ],
 )
 def test_a_malformed_secret_is_refused_by_its_key_without_echo(key, value, start):
-    run = run_program("prod", overrides={key: value}, secret_keys=(key,))
+    run = run_with_secret(key, value)
     assert_refused(run, start, hidden=["leak"])

@@ -152,22 +152,25 @@ class TestAtlasBackupSchedule:
         )
 
 
+def assert_cluster_setting_required(rule, key, problem):
+    """A cluster rule built by required_setting: the default (dedicated) cluster passes, one
+    with ``key`` off fails with ``problem``."""
+    assert_no_violations(rule, cluster())
+    assert_violation(rule, cluster(**{key: False}), contains=problem)
+
+
 class TestClusterSettings:
     def test_point_in_time(self):
-        assert_no_violations(backup.point_in_time, cluster())
-        assert_violation(
-            backup.point_in_time,
-            cluster(pitEnabled=False),
-            contains="has point-in-time restore off",
+        assert_cluster_setting_required(
+            backup.point_in_time, "pitEnabled", "has point-in-time restore off"
         )
         assert_no_violations(backup.point_in_time, tenant(pitEnabled=None))
 
     def test_termination_protection(self):
-        assert_no_violations(backup.termination_protection, cluster())
-        assert_violation(
+        assert_cluster_setting_required(
             backup.termination_protection,
-            cluster(terminationProtectionEnabled=False),
-            contains="has termination protection off",
+            "terminationProtectionEnabled",
+            "has termination protection off",
         )
 
     def test_min_tls(self):

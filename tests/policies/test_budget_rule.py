@@ -8,15 +8,7 @@ import re
 import pytest
 
 from harness import STACKS, run_program
-from matra_policies import POLICIES, cost
-from matra_policies.types import (
-    ATLAS_CLUSTER,
-    DATABASE_CLUSTER,
-    DROPLET,
-    LOAD_BALANCER,
-    RESERVED_IP,
-    UPTIME_CHECK,
-)
+from matra_policies import POLICIES, cost, types
 from policy_harness import (
     UNKNOWN,
     PolicyHarness,
@@ -33,34 +25,44 @@ WEEKLY = {"plan": "weekly", "weekday": "SUN", "hour": 4}
 
 def droplet(name="api-0", size="s-4vcpu-8gb", backups=True, policy=WEEKLY):
     props = {"size": size, "backups": backups, **({"backupPolicy": policy} if policy else {})}
-    return Resource(DROPLET, name, props)
+    return Resource(types.DROPLET, name, props)
+
+
+def balancer(name="lb", **props):
+    return Resource(types.LOAD_BALANCER, name, props)
+
+
+def reserved_ip(**props):
+    return Resource(types.RESERVED_IP, "ip", props)
 
 
 def atlas(tier="M20", nodes=3, provider="AWS"):
     specs = {"instanceSize": tier, **({"nodeCount": nodes} if provider != "TENANT" else {})}
     region = {"providerName": provider, "electableSpecs": specs}
     return Resource(
-        ATLAS_CLUSTER, "atlas-cluster", {"replicationSpecs": [{"regionConfigs": [region]}]}
+        types.ATLAS_CLUSTER, "atlas-cluster", {"replicationSpecs": [{"regionConfigs": [region]}]}
     )
 
 
 def valkey(size="db-s-1vcpu-2gb", nodes=1):
     return Resource(
-        DATABASE_CLUSTER, "cache-valkey", {"engine": "valkey", "size": size, "nodeCount": nodes}
+        types.DATABASE_CLUSTER,
+        "cache-valkey",
+        {"engine": "valkey", "size": size, "nodeCount": nodes},
     )
+
+
+def uptime_check(name):
+    return Resource(types.UPTIME_CHECK, name, {})
 
 
 def prod_like():
     """prod's priced resources: 3 droplets with weekly backups, a balancer, M20, Valkey."""
     return [
         *(droplet(f"api-{i}") for i in range(3)),
-        Resource(LOAD_BALANCER, "api-lb", {"sizeUnit": 1}),
+        balancer("api-lb", sizeUnit=1),
         atlas(),
-        Resource(
-            DATABASE_CLUSTER,
-            "cache-valkey",
-            {"engine": "valkey", "size": "db-s-1vcpu-2gb", "nodeCount": 1},
-        ),
+        valkey(),
     ]
 
 
@@ -113,26 +115,17 @@ def test_the_level_can_be_made_mandatory():
         ([droplet()], 57.60),
         ([droplet(policy={**WEEKLY, "plan": "daily"})], 62.40),
         ([droplet(policy=None)], 57.60),  # backups on without a policy: DigitalOcean's weekly
-        ([Resource(LOAD_BALANCER, "lb", {"sizeUnit": 3})], 36.00),
-        ([Resource(LOAD_BALANCER, "lb", {})], 12.00),
-        ([Resource(LOAD_BALANCER, "lb", {"type": "REGIONAL_NETWORK", "sizeUnit": 2})], 30.00),
-        ([Resource(RESERVED_IP, "ip", {"dropletId": 123})], 0.00),
-        ([Resource(RESERVED_IP, "ip", {"dropletId": UNKNOWN})], 0.00),
-        ([Resource(RESERVED_IP, "ip", {})], 5.00),
-        (
-            [
-                Resource(
-                    DATABASE_CLUSTER,
-                    "c",
-                    {"engine": "valkey", "size": "db-s-1vcpu-2gb", "nodeCount": 3},
-                )
-            ],
-            90.00,
-        ),
+        ([balancer(sizeUnit=3)], 36.00),
+        ([balancer()], 12.00),
+        ([balancer(type="REGIONAL_NETWORK", sizeUnit=2)], 30.00),
+        ([reserved_ip(dropletId=123)], 0.00),
+        ([reserved_ip(dropletId=UNKNOWN)], 0.00),
+        ([reserved_ip()], 5.00),
+        ([valkey(nodes=3)], 90.00),
         ([atlas("M10")], 58.40),
         ([atlas("M10", nodes=5)], 97.33),
         ([atlas("M0", provider="TENANT")], 0.00),
-        ([Resource(UPTIME_CHECK, "check-a", {}), Resource(UPTIME_CHECK, "check-b", {})], 2.00),
+        ([uptime_check("check-a"), uptime_check("check-b")], 2.00),
     ],
 )
 def test_each_priced_kind(resources, month):

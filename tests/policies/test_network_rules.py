@@ -24,6 +24,14 @@ def firewall(inbound=(), outbound=(), **props):
     )
 
 
+def api_droplet(**props):
+    return Resource(types.DROPLET, "api-0", props)
+
+
+def access_entry(**props):
+    return Resource(types.ATLAS_ACCESS_LIST, "atlas-access-0", props)
+
+
 def rule(protocol, port, *sources):
     return {"protocol": protocol, "portRange": port, "sourceAddresses": list(sources)}
 
@@ -209,26 +217,26 @@ class TestNoPlainHttp:
 
 class TestSshKeysAndVpc:
     def test_droplet_with_keys_in_a_vpc_passes(self):
-        droplet = Resource(types.DROPLET, "api-0", {"sshKeys": ["123"], "vpcUuid": "vpc-1"})
+        droplet = api_droplet(sshKeys=["123"], vpcUuid="vpc-1")
         assert_no_violations(network.ssh_keys, droplet)
         assert_no_violations(network.in_vpc, droplet)
 
     def test_droplet_without_keys_fails(self):
         assert_violation(
             network.ssh_keys,
-            Resource(types.DROPLET, "api-0", {"sshKeys": []}),
+            api_droplet(sshKeys=[]),
             contains="digitalocean.Droplet 'api-0': has no SSH keys",
         )
 
     def test_droplet_outside_a_vpc_fails(self):
         assert_violation(
             network.in_vpc,
-            Resource(types.DROPLET, "api-0", {"sshKeys": ["1"]}),
+            api_droplet(sshKeys=["1"]),
             contains="is not placed in a VPC (vpcUuid unset)",
         )
 
     def test_a_vpc_id_unknown_during_preview_counts_as_set(self):
-        droplet = Resource(types.DROPLET, "api-0", {"sshKeys": [UNKNOWN], "vpcUuid": UNKNOWN})
+        droplet = api_droplet(sshKeys=[UNKNOWN], vpcUuid=UNKNOWN)
         assert_no_violations(network.in_vpc, droplet)
         assert_no_violations(network.ssh_keys, droplet)
 
@@ -246,23 +254,16 @@ class TestFirewallCoverage:
     def test_droplet_covered_by_tag_passes(self):
         assert_no_violations(
             self.policy,
-            [
-                Resource(types.DROPLET, "api-0", {"tags": ["matra-prod-api", "matra"]}),
-                firewall(tags=["matra-prod-api"]),
-            ],
+            [api_droplet(tags=["matra-prod-api", "matra"]), firewall(tags=["matra-prod-api"])],
         )
 
     def test_droplet_covered_by_id_passes(self):
         assert_no_violations(
-            self.policy,
-            [
-                Resource(types.DROPLET, "api-0", {"id": "42", "tags": []}),
-                firewall(dropletIds=["42"]),
-            ],
+            self.policy, [api_droplet(id="42", tags=[]), firewall(dropletIds=["42"])]
         )
 
     def test_uncovered_droplet_fails_with_its_urn(self):
-        droplet = Resource(types.DROPLET, "api-0", {"tags": ["other"]})
+        droplet = api_droplet(tags=["other"])
         violation = assert_violation(
             self.policy,
             [droplet, firewall(tags=["matra-prod-api"])],
@@ -272,9 +273,7 @@ class TestFirewallCoverage:
 
     def test_no_firewall_at_all_fails(self):
         assert_violation(
-            self.policy,
-            [Resource(types.DROPLET, "api-0", {"tags": ["t"]})],
-            contains="covered by no Cloud Firewall",
+            self.policy, [api_droplet(tags=["t"])], contains="covered by no Cloud Firewall"
         )
 
 
@@ -303,10 +302,7 @@ class TestAtlasAccessList:
     policy = network.atlas_access_list
 
     def test_single_addresses_pass(self):
-        assert_no_violations(
-            self.policy,
-            Resource(types.ATLAS_ACCESS_LIST, "atlas-access-0", {"ipAddress": "203.0.113.11"}),
-        )
+        assert_no_violations(self.policy, access_entry(ipAddress="203.0.113.11"))
 
     @pytest.mark.parametrize(
         "props",
@@ -320,15 +316,13 @@ class TestAtlasAccessList:
     def test_the_world_fails(self, props):
         assert_violation(
             self.policy,
-            Resource(types.ATLAS_ACCESS_LIST, "atlas-access-0", props),
+            access_entry(**props),
             contains="every address on the internet reach the cluster",
         )
 
     @pytest.mark.parametrize("cidr", ["10.0.0.0/8", "81.2.69.0/28"])
     def test_private_or_narrow_blocks_pass(self, cidr):
-        assert_no_violations(
-            self.policy, Resource(types.ATLAS_ACCESS_LIST, "atlas-access-0", {"cidrBlock": cidr})
-        )
+        assert_no_violations(self.policy, access_entry(cidrBlock=cidr))
 
 
 class TestUnknownsAndSecrets:
@@ -343,9 +337,7 @@ class TestUnknownsAndSecrets:
 
     def test_unknown_tags_skip_the_stack_rule_as_advisory(self):
         harness = PolicyHarness([network.firewall_coverage])
-        found = harness.analyze_stack(
-            [Resource(types.DROPLET, "api-0", {"tags": UNKNOWN}), firewall(tags=["t"])]
-        )
+        found = harness.analyze_stack([api_droplet(tags=UNKNOWN), firewall(tags=["t"])])
         assert [v.level for v in found] == ["advisory"]
         assert "can't run policy 'digitalocean-droplet-firewall-coverage'" in found[0].message
 
