@@ -230,10 +230,10 @@ class HostTelemetry:
     def announce(self) -> None:
         """In a preview, say once what the hosts will not report to."""
         if self.settings.new_relic_license_key is None and pulumi.runtime.is_dry_run():
+            key = self.settings.new_relic_license_key_name
             pulumi.log.warn(
-                "matra-infra:newRelicLicenseKey is not set: no New Relic agent on the hosts "
-                "and no APM settings for the app (set it with: pulumi config set --secret "
-                "matra-infra:newRelicLicenseKey <license key>)"
+                f"{key} is not set: no New Relic agent on the hosts and no APM settings for "
+                f"the app (set it with: pulumi config set --secret {key} <license key>)"
             )
 
     def log_forwarding_script(self) -> str:

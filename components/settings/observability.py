@@ -87,6 +87,9 @@ class ObservabilitySettings:
     uptime: UptimeSettings
     new_relic_license_key: pulumi.Output[str] | None
     """New Relic license (ingest) key, a secret; None installs no agent and sets no APM."""
+    new_relic_license_key_name: str
+    """Its full config key (e.g. matra-infra:newRelicLicenseKey), for the notice a preview
+    gives while it is unset."""
     sentry_dsn: pulumi.Output[str] | None
     """The app's Sentry DSN, a secret; None sets no Sentry settings."""
     papertrail: LogDestination | None
@@ -100,6 +103,7 @@ def read_observability(r: ConfigReader) -> ObservabilitySettings:
         new_relic_license_key=_secret(
             r, "newRelicLicenseKey", "a New Relic license key (40 letters and digits)", _LICENSE_KEY
         ),
+        new_relic_license_key_name=r.key("newRelicLicenseKey"),
         sentry_dsn=_secret(
             r,
             "sentryDsn",
