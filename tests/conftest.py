@@ -12,6 +12,12 @@ import pytest
 # what collection imported out of the walk (pytest_collection_finish).
 gc.set_threshold(100_000, 50, 100)
 
+# Every worker imports the whole program, the pack and the tests. Without their bytecode
+# cached (git ignores __pycache__), each compiles them again, and pytest rewrites every
+# test module's asserts again: a second or more of each worker's start. An environment
+# that sets PYTHONDONTWRITEBYTECODE (this machine's does) would force that on every run.
+sys.dont_write_bytecode = False
+
 
 def _leave_without_teardown() -> None:
     sys.stdout.flush()
