@@ -9,10 +9,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from pulumi_policy import PolicyConfigSchema, ReportViolation, Severity, StackValidationArgs
+from pulumi_policy import ReportViolation, Severity, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
-from .common import config_value, flag, stack_rule
+from .common import flag, parameters, stack_rule, string_list
 from .types import CERTIFICATE, DNS_RECORD, DROPLET, MONITOR_ALERT, UPTIME_ALERT, UPTIME_CHECK
 
 DROPLET_METRICS = {
@@ -20,7 +20,7 @@ DROPLET_METRICS = {
     "v1/insights/droplet/memory_utilization_percent": "memory",
     "v1/insights/droplet/disk_utilization_percent": "disk",
 }
-DEFAULT_REQUIRED_ALERTS = list(DROPLET_METRICS)
+REQUIRED_ALERTS = string_list("requiredAlerts", list(DROPLET_METRICS))
 DOWN_ALERTS = ("down", "down_global")
 
 
@@ -81,18 +81,10 @@ def _covers(alert: Any, droplet_tags: set[str], droplet_id: Any) -> bool:
     "Every droplet is covered by enabled DigitalOcean alert policies on its CPU, memory and "
     "disk utilisation (a MonitorAlert on one of its tags, naming its id, or on the whole "
     "account).",
-    config=PolicyConfigSchema(
-        properties={
-            "requiredAlerts": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULT_REQUIRED_ALERTS,
-            }
-        }
-    ),
+    config=parameters(REQUIRED_ALERTS),
 )
 def droplet_alerts(args: StackValidationArgs, report: ReportViolation) -> None:
-    required = config_value(args.get_config(), "requiredAlerts", DEFAULT_REQUIRED_ALERTS)
+    required = REQUIRED_ALERTS.value(args.get_config())
     alerts = [r for r in args.resources if r.resource_type == MONITOR_ALERT]
     for droplet in (r for r in args.resources if r.resource_type == DROPLET):
         try:

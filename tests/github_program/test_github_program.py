@@ -156,5 +156,10 @@ def test_a_private_infra_repository_shares_its_workflows_with_the_organisation(p
 
 
 def test_every_resource_sits_in_a_repositorys_guardrails_or_is_the_deploy_key(program):
-    parents = {r.parent.rsplit("::", 1)[-1] for r in program.registrations if r.custom}
-    assert parents <= {"infra", "app", "matra-github-org"}
+    parents = {r.name: r.parent.rsplit("::", 1)[-1] for r in program.registrations if r.custom}
+    at_the_top = {name for name, parent in parents.items() if parent == "matra-github-org"}
+    # The deploy key (its tls key pair and the key GitHub holds) and the workflows' access.
+    assert at_the_top == {"infra-deploy-key", "infra-workflow-access"}
+    for name, parent in parents.items():
+        if name not in at_the_top:
+            assert parent == name.split("-", 1)[0], f"{name} sits under {parent}"

@@ -150,6 +150,8 @@ class TestUptimeCheck:
             check("https://www.matra.io/healthz"),
             check(enabled=False),
             check("api.matra.io", type="ping"),
+            # The same URL as a watched check: the type alone must rule it out.
+            check(type="ping"),
         ):
             assert_violation(
                 self.rule, [dns(), watch, uptime_alert(watch)], contains="no enabled HTTPS"
