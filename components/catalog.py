@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from . import baseline, pricing
 
-AS_OF = "2026-11-26"
-
 REGIONS: tuple[str, ...] = (
     "nyc1",
     "nyc3",

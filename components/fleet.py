@@ -79,8 +79,6 @@ class DropletFleet(pulumi.ComponentResource):
     reserved: digitalocean.ReservedIp | None
     """The reserved IP (on api-0) when there is no balancer: after it, the address
     reaches a droplet that serves."""
-    droplets: list[digitalocean.Droplet]
-    """The droplets in index order, for per-droplet resources (access lists)."""
     ready: list[pulumi.Resource]
     """Per droplet, what ``prepare`` returned: after it, the droplet serves."""
     hosts: list[Host]
@@ -158,7 +156,6 @@ class DropletFleet(pulumi.ComponentResource):
             self.reserved_ip = reserved.ip_address
             self.reserved_ip_urn = reserved.reserved_ip_urn
 
-        self.droplets = droplets
         self.hosts = [host for _, host in built]
         self.droplet_ids = _each(d.id for d in droplets)
         self.droplet_names = _each(d.name for d in droplets)

@@ -16,7 +16,6 @@ from .ssh import Host, SshAccount
 CERTBOT_SCRIPT = "certbot-setup.sh.j2"
 REMOVAL_SCRIPT = "certbot-remove.sh.j2"
 DELIVERY_SCRIPT = "deliver-file.sh.j2"
-APP_DIR = "/opt/matra"
 
 
 @dataclass

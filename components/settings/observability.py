@@ -48,8 +48,6 @@ class AlertSettings:
 
     emails: tuple[str, ...]
     """Addresses told (each must belong to a member of the DigitalOcean team)."""
-    slack_channels: tuple[str, ...]
-    """The Slack channels told, in order (not secret; their webhooks are)."""
     slack: pulumi.Output[list[dict[str, str]]] | None
     """[{channel, url}] per Slack webhook, a secret (the URL is the credential)."""
     cpu_percent: int
@@ -131,16 +129,15 @@ def _alerts(r: ConfigReader) -> AlertSettings:
         )
     return AlertSettings(
         emails=emails,
-        slack_channels=channels,
         slack=slack,
         cpu_percent=_percent(r, "alertCpuPercent"),
         memory_percent=_percent(r, "alertMemoryPercent"),
         disk_percent=_percent(r, "alertDiskPercent"),
-        load_per_vcpu=r.parse(
+        load_per_vcpu=r.integer(
             "alertLoadPerVcpu",
+            1,
+            20,
             "a whole number from 1 to 20 (the 5-minute load average per vCPU that alerts)",
-            lambda v: _whole(v, 1, 20),
-            2,
         ),
         lb_5xx_percent=_percent(r, "alertLb5xxPercent"),
         window=r.choice("alertWindow", ALERT_WINDOWS),
@@ -160,13 +157,13 @@ def _uptime(r: ConfigReader) -> UptimeSettings:
     return UptimeSettings(
         regions=regions,
         latency_ms=r.integer("uptimeLatencyMs", 100, 30000),
-        cert_expiry_days=r.parse(
+        cert_expiry_days=r.integer(
             "uptimeCertExpiryDays",
+            1,
+            CERTIFICATE_RENEWAL_DAYS - 1,
             f"a whole number of days from 1 to {CERTIFICATE_RENEWAL_DAYS - 1} (certbot renews "
             f"{CERTIFICATE_RENEWAL_DAYS} days ahead: an alert at {CERTIFICATE_RENEWAL_DAYS} or "
             "more fires before every renewal)",
-            lambda v: _whole(v, 1, CERTIFICATE_RENEWAL_DAYS - 1),
-            14,
         ),
         period=r.choice("uptimeAlertPeriod", UPTIME_PERIODS),
     )
@@ -230,14 +227,7 @@ def _secret(
 
 def _percent(r: ConfigReader, name: str) -> int:
     """A threshold in whole percent: 0 would always fire and 100 never."""
-    return r.parse(name, "a whole number of percent from 1 to 99", lambda v: _whole(v, 1, 99), 50)
-
-
-def _whole(value: str, low: int, high: int) -> int:
-    number = int(value.strip())
-    if not low <= number <= high:
-        raise ValueError(value)
-    return number
+    return r.integer(name, 1, 99, "a whole number of percent from 1 to 99")
 
 
 def _destination(value: str) -> LogDestination:

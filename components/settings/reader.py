@@ -176,9 +176,14 @@ class ConfigReader:
     def choice(self, name: str, allowed: tuple[str, ...]) -> str:
         return self.string(name, f"one of: {', '.join(allowed)}", lambda v: v in allowed)
 
-    def integer(self, name: str, low: int, high: int) -> int:
+    def integer(self, name: str, low: int, high: int, expected: str | None = None) -> int:
+        """A whole number from ``low`` to ``high``; ``expected`` says why, where the bounds
+        need it."""
         return self.parse(
-            name, f"a whole number from {low} to {high}", _int_in(lambda n: low <= n <= high), low
+            name,
+            expected or f"a whole number from {low} to {high}",
+            _int_in(lambda n: low <= n <= high),
+            low,
         )
 
     def one_of_ints(self, name: str, allowed: tuple[int, ...], expected: str) -> int:

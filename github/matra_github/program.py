@@ -78,10 +78,11 @@ def main() -> None:
             ),
         )
 
+    infra_checks = infra_required_checks()
     guardrails(
         "infra",
         infra,
-        infra_required_checks(),
+        infra_checks,
         {name: settings.secrets[key] for name, key in INFRA_SECRETS.items()},
     )
     app_secrets: dict[str, pulumi.Input[str]] = {
@@ -90,7 +91,7 @@ def main() -> None:
     app_secrets[DEPLOY_KEY_SECRET] = deploy_key.private_key_openssh
     guardrails("app", app, settings.app_required_checks, app_secrets)
 
-    pulumi.export("infraRequiredChecks", list(infra_required_checks()))
+    pulumi.export("infraRequiredChecks", list(infra_checks))
     pulumi.export("appRequiredChecks", list(settings.app_required_checks))
     pulumi.export("environments", list(ENVIRONMENTS))
     pulumi.export("productionReviewers", [str(r) for r in settings.production_reviewers])

@@ -63,8 +63,6 @@ class Reviewer:
 
 @dataclass(frozen=True)
 class GithubSettings:
-    owner: str
-    """The organisation that owns both repositories (github:owner)."""
     infra: Repository
     app: Repository
     app_required_checks: tuple[str, ...]
@@ -112,8 +110,8 @@ def _repository(r: ConfigReader, name: str) -> Repository:
     return parse_repository(value) or Repository(owner="", name="")
 
 
-def _owner(r: ConfigReader, infra: Repository) -> str:
-    """github:owner, the organisation the provider manages: both repositories' owner.
+def _check_owner(r: ConfigReader, infra: Repository) -> None:
+    """github:owner, the organisation the provider manages, is both repositories' owner.
     (Another namespace's key, so its line is written here; same shape as the reader's.)"""
     owner = pulumi.Config("github").get("owner") or ""
     if not owner:
@@ -122,13 +120,12 @@ def _owner(r: ConfigReader, infra: Repository) -> str:
             f"the repositories (set it with: pulumi config set github:owner "
             f"{infra.owner or '<org>'})"
         )
-        return owner
+        return
     r.check(
         owner == infra.owner,
         "infraRepository",
         f"a repository of {owner} (github:owner, the one organisation the provider manages)",
     )
-    return owner
 
 
 def _reviewers(r: ConfigReader, owner: str) -> tuple[Reviewer, ...]:
@@ -160,7 +157,7 @@ def load(config: pulumi.Config | None = None) -> GithubSettings:
     r = ConfigReader(config or pulumi.Config())
     infra = _repository(r, "infraRepository")
     app = _repository(r, "appRepository")
-    owner = _owner(r, infra)
+    _check_owner(r, infra)
     r.check(
         app.owner == infra.owner and app != infra,
         "appRepository",
@@ -185,7 +182,6 @@ def load(config: pulumi.Config | None = None) -> GithubSettings:
     secrets = {key: _secret(r, key) for key in keys}
     r.finish()
     return GithubSettings(
-        owner=owner,
         infra=infra,
         app=app,
         app_required_checks=checks,

@@ -64,7 +64,6 @@ APP_SECRETS = {
 """The app repository's Actions secrets from settings (the caller of deploy-app.yml
 passes them on), besides DEPLOY_KEY_SECRET."""
 
+# The Actions variables both repositories' workflows read (vars.*).
 BACKEND_URL_VARIABLE = "PULUMI_BACKEND_URL"
 SSH_RUNNER_VARIABLE = "SSH_RUNNER"
-VARIABLES = (BACKEND_URL_VARIABLE, SSH_RUNNER_VARIABLE)
-"""The Actions variables both repositories' workflows read (vars.*)."""
