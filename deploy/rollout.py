@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .ssh import SshClient, SshError, Target
+from .ssh import SshClient, SshError, Target, last_line
 
 T = TypeVar("T")
 
@@ -96,7 +96,7 @@ class Fleet:
             raise DeployError(f"{target}: no answer within {timeout:.0f} s") from None
         if result.returncode != 0:
             raise DeployError(f"{target}: {_reason(result.stderr or result.stdout)}")
-        return _last_line(result.stdout)
+        return last_line(result.stdout)
 
     def _everywhere(self, action: Callable[[Target], T]) -> dict[Target, T]:
         """``action`` on every host at once; every failure, joined into one line."""
@@ -192,9 +192,4 @@ def rollback_release(statuses: dict[Target, HostStatus]) -> str:
 
 
 def _reason(text: str) -> str:
-    return _last_line(text).removeprefix("matra-deploy: ") or "failed without a message"
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    return last_line(text).removeprefix("matra-deploy: ") or "failed without a message"

@@ -67,14 +67,17 @@ class SshClient:
         shell unquoted). A connection failure raises; the command's own exit status is the
         caller's to read."""
         remote = " ".join(shlex.quote(arg) for arg in argv)
-        result = subprocess.run(
-            ["ssh", *self.options(), f"{self.user}@{target.address}", remote],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        try:
+            result = subprocess.run(
+                ["ssh", *self.options(), f"{self.user}@{target.address}", remote],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except OSError as error:  # no OpenSSH client on PATH, or it can't be run
+            raise SshError(f"{target}: can't run ssh ({error.strerror or error})") from None
         if result.returncode == 255:
             raise _connection_error(target, result.stderr)
         return result
@@ -88,10 +91,13 @@ def _connection_error(target: Target, stderr: str) -> SshError:
             "connect, nothing was sent"
         )
     if "permission denied" in text:
-        return LoginRefusedError(f"{target}: refused the deploy key ({_last_line(stderr)})")
-    return UnreachableError(f"{target}: unreachable over SSH ({_last_line(stderr)})")
+        return LoginRefusedError(
+            f"{target}: refused the deploy key ({last_line(stderr) or 'no message'})"
+        )
+    return UnreachableError(f"{target}: unreachable over SSH ({last_line(stderr) or 'no message'})")
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
+    """The last line of ``text`` that says something ("" when none does)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no message"
+    return lines[-1] if lines else ""

@@ -123,6 +123,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exit-code", required=True, type=int)
     parser.add_argument("--output", required=True, type=Path)
     args = parser.parse_args(argv)
+    try:
+        return _comment(args)
+    except KeyError as missing:  # outside GitHub Actions: no event, repository or token
+        print(
+            f"pr_comment: {missing.args[0]} is missing (from the environment or the event: "
+            "it runs in a pull request's workflow)",
+            file=sys.stderr,
+        )
+    except (OSError, ValueError) as error:  # the event file, or the API (urllib's errors)
+        print(f"pr_comment: {args.stack}: {error}", file=sys.stderr)
+    return 1
+
+
+def _comment(args: argparse.Namespace) -> int:
     env = os.environ
     event = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text())
     pull_request = event["pull_request"]

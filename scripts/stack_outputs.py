@@ -102,7 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for command in mask_commands(shown, revealed):
         print(command, flush=True)
-    write_private(args.out, json.dumps(revealed))
+    try:
+        write_private(args.out, json.dumps(revealed))
+    except OSError as error:
+        print(f"stack_outputs: can't write {args.out} ({error.strerror or error})", file=sys.stderr)
+        return 1
     secret = sorted(key for key in revealed if shown.get(key) == SECRET)
     print(
         f"stack_outputs: {len(revealed)} outputs of {args.stack} in {args.out} (0600); "

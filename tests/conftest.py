@@ -1,5 +1,6 @@
 import atexit
 import gc
+import logging
 import os
 import sys
 from pathlib import Path
@@ -20,14 +21,16 @@ sys.dont_write_bytecode = False
 
 
 def _leave_without_teardown() -> None:
+    logging.shutdown()  # its own exit handler, registered before this one, would run after
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
 
 
-# An xdist worker has sent every report before it exits; what follows is the interpreter
-# tearing down its heap (the SDKs and the runs' garbage: most of a second, while `pytest`
-# waits for the worker to go). Registered first, this runs after every other exit handler.
+# An xdist worker has sent every report (over its channel: its exit status is not read)
+# before it exits; what follows is the interpreter tearing down its heap (the SDKs and the
+# runs' garbage: most of a second, while `pytest` waits for the worker to go). Registered
+# at import, this runs after the exit handlers of everything imported later.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     atexit.register(_leave_without_teardown)
 

@@ -4,6 +4,7 @@ teams), and every secret setting set as a secret."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pulumi
@@ -76,12 +77,11 @@ def run_github(
     return run_program(
         STACK,
         project=GITHUB,
-        mocks=lambda engine: GithubMocks(engine_preview=engine, visibility=visibility),
+        mocks=functools.partial(GithubMocks, visibility=visibility),
         overrides={**given, **(overrides or {})},
         unset=unset,
         secret_keys=tuple(given),
         preview=preview,
         engine_preview=engine_preview,
         secure_stand_in="stand-in",
-        fresh=visibility != "private",
     )

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import hashlib
 import json
@@ -333,15 +332,17 @@ Mocks = Callable[[bool], pulumi.runtime.Mocks]
 """Builds a program's mocks, given whether to answer like the engine's preview."""
 
 
+_LOOPS: list[asyncio.AbstractEventLoop] = []
+"""The last run's event loop (none before the first run)."""
+
+
 def _new_event_loop() -> None:
     """A new event loop for a run; the last run's, done with, is closed (else every run
     leaves a loop, its sockets and threads for the interpreter to reap at exit)."""
-    with contextlib.suppress(RuntimeError):  # no loop yet in this thread
-        previous = asyncio.get_event_loop()
-        if not previous.is_running() and not previous.is_closed():
-            previous.close()
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
+    if _LOOPS:
+        _LOOPS.pop().close()
+    _LOOPS.append(asyncio.new_event_loop())
+    asyncio.set_event_loop(_LOOPS[0])
 
 
 def _fresh_runtime(
@@ -448,7 +449,9 @@ def run_program(
     ``fresh`` runs it again, for that caller alone (a test that patches the program's
     code)."""
     args = (stack, overrides, unset, secret_keys, preview, engine_preview, secure_stand_in)
-    key = json.dumps([str(project), *args])
+    # The mocks are part of what a run answers: a functools.partial's repr names its
+    # arguments (a lambda's names only its address, so it is never answered from another).
+    key = json.dumps([str(project), repr(mocks), *args])
     if fresh:  # a patched program: its run is its caller's alone
         done = _run_program(*args, project=project, mocks=mocks)
     else:

@@ -252,3 +252,14 @@ def test_the_hosts_gate_lets_through_exactly_the_tags_the_command_accepts(tag, t
     else:
         assert ran.returncode == 2 and ran.stdout == ""
         assert ran.stderr.startswith("matra-deploy: refused:")
+
+
+def test_no_ssh_client_is_one_line_and_changes_nothing(tmp_path, capsys, monkeypatch):
+    # An empty PATH: no OpenSSH client to run, so nothing is sent anywhere.
+    monkeypatch.setenv("PATH", str(tmp_path))
+    code, _, err = run(["--outputs", "-", "--release", "v1"], json.dumps(GOOD), capsys, monkeypatch)
+    assert code == 2
+    assert err.splitlines() == [
+        "deploy: error: matra-prod-api-0 (203.0.113.10): can't run ssh (No such file or "
+        "directory); no host was changed"
+    ]

@@ -4,6 +4,7 @@ on top and the whole preview (the plan and the diff) folded below. Against a sta
 for GitHub's API on loopback."""
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
@@ -110,8 +111,9 @@ def github(tmp_path):
     server.shutdown()
 
 
-def comment(tmp_path, api, monkeypatch, capsys, stack="prod", exit_code=255):
-    """The script's main() as the preview job runs it: its exit code and what it printed."""
+def comment(tmp_path, api, monkeypatch, capsys, stack="prod", exit_code=255, err=False):
+    """The script's main() as the preview job runs it: its exit code and what it printed
+    (to stderr with ``err``)."""
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"pull_request": {"number": 7, "head": {"sha": "f" * 40}}}))
     output = tmp_path / "preview.txt"
@@ -126,7 +128,8 @@ def comment(tmp_path, api, monkeypatch, capsys, stack="prod", exit_code=255):
     }.items():
         monkeypatch.setenv(name, value)
     code = main(["--stack", stack, "--exit-code", str(exit_code), "--output", str(output)])
-    return code, capsys.readouterr().out
+    printed = capsys.readouterr()
+    return code, printed.err if err else printed.out
 
 
 def test_the_first_preview_of_a_stack_creates_its_comment(tmp_path, github, monkeypatch, capsys):
@@ -153,3 +156,25 @@ def test_a_later_push_edits_the_stacks_comment_even_past_the_first_page(
     _, path, payload = stand_in.calls[-1]
     assert path == "/repos/matra-io/matra-infra/issues/comments/1234"
     assert "of **prod**: passed" in payload["body"]
+
+
+def test_outside_a_pull_request_workflow_it_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
+    output = tmp_path / "preview.txt"
+    output.write_text(PREVIEW)
+    assert main(["--stack", "prod", "--exit-code", "0", "--output", str(output)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "pr_comment: GITHUB_EVENT_PATH is missing (from the environment or the event: it runs "
+        "in a pull request's workflow)"
+    ]
+
+
+def test_an_api_that_cannot_be_reached_is_one_line_without_the_token(tmp_path, monkeypatch, capsys):
+    with socket.socket() as closed:  # a port nothing listens on once this is closed
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    code, printed = comment(tmp_path, f"http://127.0.0.1:{port}", monkeypatch, capsys, err=True)
+    assert code == 1
+    (line,) = printed.splitlines()
+    assert line.startswith("pr_comment: prod: <urlopen error [Errno 111] Connection refused>")
+    assert "t0ken" not in line

@@ -93,3 +93,10 @@ def test_only_secret_outputs_are_masked_and_structured_ones_in_every_form():
         '::add-mask::[{"ip": "10.0.0.1"}]',
     ]
     assert escape_data("a%b\r\nc") == "a%25b%0D%0Ac"
+
+
+def test_an_out_file_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "no-such-directory" / "outputs.json"
+    code, _, errors = outputs(fake_pulumi(tmp_path), out, monkeypatch, capsys)
+    assert code == 1
+    assert errors.splitlines() == [f"stack_outputs: can't write {out} (No such file or directory)"]

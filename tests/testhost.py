@@ -91,7 +91,7 @@ exit 0
 
 SETUP = r"""
 set -eu
-work=$1; user=$2; deploy=$3; docker=$4; registry=$5; number=$6; syslog=$7
+work=$1; user=$2; deploy=$3; docker=$4; registry=$5; netns=$6; syslog=$7
 mkdir -p "$work/ovl"
 mount -t tmpfs tmpfs "$work/ovl"
 for dir in @OVERLAID@; do
@@ -136,7 +136,7 @@ if [ "$docker" = yes ]; then
     printf '{"deprecated-key-path": "/etc/docker/key.json"}\n' > /etc/docker/daemon.json
     dockerd --storage-driver vfs --bridge=none --iptables=false --ip-masq=false \
         --exec-opt native.cgroupdriver=cgroupfs \
-        --cgroup-parent "matra-test-$number" ${registry:+--insecure-registry "$registry"} \
+        --cgroup-parent "$netns" ${registry:+--insecure-registry "$registry"} \
         >/var/log/dockerd.log 2>&1 &
     tries=0
     until docker version >/dev/null 2>&1; do
@@ -271,6 +271,7 @@ class NamespaceHost:
                 "--mount",
                 "--pid",
                 "--fork",
+                "--kill-child",
                 "--mount-proc",
                 "--propagation",
                 "private",
@@ -281,7 +282,7 @@ class NamespaceHost:
                 self.deploy_user,
                 "yes" if self.docker else "no",
                 f"{self.hub}:5000" if self.hub else "",
-                self.netns.rsplit("-", 1)[1],
+                self.netns,
                 "yes" if self.syslog else "no",
             ],
             stdout=log,
@@ -434,11 +435,16 @@ class NamespaceHost:
             try:
                 self._sshd.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self._sshd.kill()
+                self._sshd.kill()  # unshare --kill-child takes the namespace's tree with it
+                self._sshd.wait()
+            self._sshd = None
         subprocess.run(["ip", "link", "delete", self.veth], capture_output=True, check=False)
         subprocess.run(["ip", "netns", "delete", self.netns], capture_output=True, check=False)
         if self.docker:
-            remove_cgroups(f"matra-test-{self.netns.rsplit('-', 1)[1]}")
+            remove_cgroups(self.netns)
+        # Stopped: a second stop() must not reach a namespace of the same name that a new
+        # host has claimed since.
+        self.netns = ""
         shutil.rmtree(self.work, ignore_errors=True)
 
 
