@@ -552,9 +552,9 @@ class Fleet:
             check=False,
         )
 
-    def releases(self, hosts: list[ApiHost] | None = None) -> list[tuple[str, str]]:
+    def releases(self) -> list[tuple[str, str]]:
         """(release, previous) of each host."""
-        return [(s["release"], s["previous"]) for s in (h.status() for h in hosts or self.hosts)]
+        return [(s["release"], s["previous"]) for s in (h.status() for h in self.hosts)]
 
     def ensure_release(self, release: str) -> None:
         """Every host runs ``release`` (deployed if needed)."""

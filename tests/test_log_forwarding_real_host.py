@@ -160,7 +160,7 @@ def deploy_app(host: NamespaceHost, slot: str, release: str, marker: str) -> flo
         deploy_user="deploy",
     )
     compose = contract.compose_file()
-    port = {"a": 8080, "b": 8081}[slot]
+    port = dict(zip("ab", contract.slot_ports, strict=True))[slot]
     script = f"""set -e
 sudo install -d /opt/matra
 sudo tee /opt/matra/docker-compose.yml >/dev/null <<'COMPOSE'

@@ -26,10 +26,13 @@ import pytest
 from harness import ROOT, project_stacks
 from workflow_files import (
     Doc,
+    broken,
     commands,
+    environment,
     everything,
     example,
     flag,
+    named,
     pulumi_commands,
     run_stacks_step,
 )
@@ -43,16 +46,6 @@ DEPLOYED = {
     "${{ inputs.production-stack }}": "production",
 }
 """The stacks the app workflow deploys to, with their environments."""
-
-
-def named(docs: list[Doc], name: str) -> Doc:
-    (doc,) = [d for d in docs if d.name == name]
-    return doc
-
-
-def environment(job: dict[str, Any]) -> str | None:
-    value = job.get("environment")
-    return value.get("name") if isinstance(value, dict) else value
 
 
 def only_after_success(job: dict[str, Any]) -> bool:
@@ -541,22 +534,12 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
 ]
 
 
-def _broken(name: str, old: str, new: str, after: str) -> list[Doc]:
-    """DOCS with one file (a workflow's file name, or an action's directory) broken."""
-    return [
-        d.replaced(old, new, after)
-        if d.name == name or (d.is_action and Path(d.path).parent.name == name)
-        else d
-        for d in DOCS
-    ]
-
-
 @pytest.mark.parametrize(
     ("check", "name", "old", "new", "after", "words"),
     [pytest.param(*case[1:], id=case[0]) for case in BREAKS],
 )
 def test_each_check_fails_on_a_broken_copy(check, name, old, new, after, words):
-    docs = _broken(name, old, new, after)
+    docs = broken(DOCS, name, old, new, after)
     assert docs != DOCS, "the break changed nothing"
     with pytest.raises(AssertionError, match=re.escape(words)):
         check(docs)

@@ -114,6 +114,28 @@ def everything() -> list[Doc]:
     return [*workflows().values(), *actions().values(), example()]
 
 
+def named(docs: list[Doc], name: str) -> Doc:
+    (doc,) = [d for d in docs if d.name == name]
+    return doc
+
+
+def environment(job: dict[str, Any]) -> str | None:
+    """The environment a job runs in (``environment: x`` or ``environment: {name: x}``)."""
+    value = job.get("environment")
+    return value.get("name") if isinstance(value, dict) else value
+
+
+def broken(docs: list[Doc], name: str, old: str, new: str, after: str = "") -> list[Doc]:
+    """``docs`` with one file (a workflow's file name, or an action's directory) broken:
+    what a check must be shown to fail on."""
+    return [
+        d.replaced(old, new, after)
+        if d.name == name or (d.is_action and Path(d.path).parent.name == name)
+        else d
+        for d in docs
+    ]
+
+
 # -- run blocks ---------------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ import pulumi
 
 from components.settings.reader import ConfigReader
 
-from .workflows import APP_SECRETS, INFRA_SECRETS
+from .workflows import SECRET_SETTINGS
 
 _LOGIN = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
 """A GitHub user or organisation login: letters, digits, single inner hyphens, 1-39."""
@@ -71,7 +71,7 @@ class GithubSettings:
     backend_url: str
     ssh_runner: str
     secrets: Mapping[str, pulumi.Output[str]]
-    """Each secret setting (INFRA_SECRETS' and APP_SECRETS' config keys) by its key."""
+    """Each secret setting (workflows.SECRET_SETTINGS) by its key."""
 
 
 def parse_repository(value: str) -> Repository | None:
@@ -178,8 +178,7 @@ def load(config: pulumi.Config | None = None) -> GithubSettings:
         "a runner label (letters, digits, '.', '-', '_')",
         lambda v: bool(_RUNNER_LABEL.match(v)),
     )
-    keys = sorted({*INFRA_SECRETS.values(), *APP_SECRETS.values()})
-    secrets = {key: _secret(r, key) for key in keys}
+    secrets = {key: _secret(r, key) for key in SECRET_SETTINGS}
     r.finish()
     return GithubSettings(
         infra=infra,

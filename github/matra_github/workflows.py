@@ -64,6 +64,9 @@ APP_SECRETS = {
 """The app repository's Actions secrets from settings (the caller of deploy-app.yml
 passes them on), besides DEPLOY_KEY_SECRET."""
 
+SECRET_SETTINGS = tuple(sorted({*INFRA_SECRETS.values(), *APP_SECRETS.values()}))
+"""Every setting that holds an Actions secret's value (each set with --secret)."""
+
 # The Actions variables both repositories' workflows read (vars.*).
 BACKEND_URL_VARIABLE = "PULUMI_BACKEND_URL"
 SSH_RUNNER_VARIABLE = "SSH_RUNNER"

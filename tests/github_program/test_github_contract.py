@@ -23,8 +23,11 @@ from matra_policies.types import (
 )
 from workflow_files import (
     Doc,
+    broken,
     check_names,
+    environment,
     everything,
+    named,
     run_stacks_step,
     secrets_read,
     variables_read,
@@ -67,7 +70,7 @@ def by_repository(docs: list[Doc]) -> dict[str, list[Doc]]:
 
 
 def check_required_checks(docs: list[Doc], required: set[str]) -> None:
-    (pr,) = [d for d in docs if d.name == "pull-request.yml"]
+    pr = named(docs, "pull-request.yml")
     reported = check_names(pr, {"stack": run_stacks_step(pr, ROOT)})
     assert reported == required, (
         f"the pull-request workflow reports {sorted(reported)}; main requires {sorted(required)}"
@@ -87,10 +90,7 @@ def check_secrets_and_variables(docs: list[Doc], expected: dict[str, dict[str, s
             f"manages {sorted(expected[repository]['variables'])}"
         )
         environments = {
-            str(job["environment"])
-            for d in files
-            for job in d.jobs().values()
-            if "environment" in job
+            environment(job) for d in files for job in d.jobs().values() if "environment" in job
         }
         assert environments == expected[repository]["environments"], (
             f"{repository}: the workflows deploy in {sorted(environments)}; github/ manages "
@@ -98,7 +98,7 @@ def check_secrets_and_variables(docs: list[Doc], expected: dict[str, dict[str, s
         )
     (reusable,) = [d for d in docs if d.is_reusable]
     declared = set(reusable.data["on"]["workflow_call"]["secrets"])
-    (caller,) = [d for d in docs if d.name == "app-deploy.yml"]
+    caller = named(docs, "app-deploy.yml")
     (call,) = caller.jobs().values()
     assert declared == secrets_read(reusable) == set(call["secrets"]), (
         f"deploy-app.yml declares {sorted(declared)}, reads {sorted(secrets_read(reusable))}; "
@@ -128,15 +128,11 @@ def _without(repository: str, kind: str, name: str) -> dict[str, dict[str, set[s
     return copy
 
 
-def _broken(name: str, old: str, new: str, after: str = "") -> list[Doc]:
-    return [d.replaced(old, new, after) if d.name == name else d for d in DOCS]
-
-
 BREAKS: list[tuple[str, Callable[[], None], str]] = [
     (
         "a-required-job-renamed",
         lambda: check_required_checks(
-            _broken("pull-request.yml", "    name: test\n", "    name: tests\n"),
+            broken(DOCS, "pull-request.yml", "    name: test\n", "    name: tests\n"),
             managed()[INFRA]["checks"],
         ),
         "the pull-request workflow reports",
@@ -144,7 +140,8 @@ BREAKS: list[tuple[str, Callable[[], None], str]] = [
     (
         "the-preview-renamed",
         lambda: check_required_checks(
-            _broken(
+            broken(
+                DOCS,
                 "pull-request.yml",
                 "name: preview (${{ matrix.stack }})",
                 "name: pulumi preview ${{ matrix.stack }}",
@@ -156,7 +153,8 @@ BREAKS: list[tuple[str, Callable[[], None], str]] = [
     (
         "a-secret-nobody-manages",
         lambda: check_secrets_and_variables(
-            _broken(
+            broken(
+                DOCS,
                 "update.yml",
                 "${{ secrets.DIGITALOCEAN_TOKEN }}",
                 "${{ secrets.DO_TOKEN }}",
@@ -187,7 +185,7 @@ BREAKS: list[tuple[str, Callable[[], None], str]] = [
     (
         "an-environment-nobody-manages",
         lambda: check_secrets_and_variables(
-            _broken("update.yml", "    environment: production\n", "    environment: prod\n"),
+            broken(DOCS, "update.yml", "    environment: production\n", "    environment: prod\n"),
             managed(),
         ),
         "matra-infra: the workflows deploy in",
