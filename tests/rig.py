@@ -339,9 +339,21 @@ backend hosts
     def stop(self) -> None:
         pid_file = self.work / "haproxy.pid"
         if pid_file.exists():
-            for pid in pid_file.read_text().split():
+            pids = pid_file.read_text().split()
+            for pid in pids:
                 subprocess.run(["kill", pid], capture_output=True, check=False)
+            # Daemonised (-D), so no child to wait for; until it is gone its port is bound.
+            _wait_for("haproxy to exit", lambda: not any(map(_running, pids)), 10)
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _running(pid: str) -> bool:
+    """Whether process ``pid`` still runs (a zombie, exited but not yet reaped, doesn't)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 class Load:
