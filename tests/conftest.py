@@ -43,9 +43,11 @@ for path in (ROOT, ROOT / "github", ROOT / "policies", ROOT / "scripts"):
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that neither drives a real test host nor runs mypy is in the fast tier."""
+    """Every test that drives no real test host, runs no mypy and runs no real engine is in
+    the fast tier."""
+    slow = ("host", "typecheck", "engine")
     for item in items:
-        if not item.get_closest_marker("host") and not item.get_closest_marker("typecheck"):
+        if not any(item.get_closest_marker(marker) for marker in slow):
             item.add_marker(pytest.mark.fast)
 
 

@@ -31,7 +31,17 @@ import yaml
 from google.protobuf import json_format
 
 from components.ssh import SshAccount, SshLogin
-from pulumi_private import MockMonitor, deserialize, is_secret_wire, run_body, sync, wire
+from pulumi_private import (
+    UNKNOWN,
+    MockMonitor,
+    deserialize,
+    is_secret_wire,
+    run_body,
+    secret_wire,
+    serialize,
+    sync,
+    wire,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 GITHUB = ROOT / "github"
@@ -141,9 +151,20 @@ class MatraMocks(pulumi.runtime.Mocks):
         self.engine_preview = engine_preview
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        rid, state = self._created(args)
+        if not self.engine_preview:
+            return rid, state
+        # What a preview of a new resource knows: its inputs; every output the provider
+        # computes is unknown (a secret one still a secret: the mocks' only Outputs are
+        # secrets), and so is its id.
+        for key, value in state.items():
+            if key not in args.inputs:
+                state[key] = secret_wire(UNKNOWN) if isinstance(value, pulumi.Output) else UNKNOWN
+        return ("" if args.custom else None), state
+
+    def _created(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        """The id and state a created resource would have."""
         state = dict(args.inputs)
-        if self.engine_preview:
-            return ("" if args.custom else None), state
         rid = fake_id(args.typ, args.name)
         t = args.typ
         if t == "digitalocean:index/droplet:Droplet":
@@ -224,11 +245,21 @@ class Resource:
     """The inputs as Python values (secrets still wrapped: see ``plain``)."""
     custom: bool = True
     ignore_changes: list[str] = field(default_factory=list)
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    provider: str = ""
+    """The provider reference the program gave ("" for the package's default provider)."""
+    version: str = ""
+    """The provider package's version the SDK asked for (the default provider's)."""
     delete_before_replace: bool = False
     replacement_trigger: Any = None
     """The value whose change replaces the resource (ResourceOptions.replacement_trigger)."""
     state: dict[str, Any] = field(default_factory=dict)
     """What the mock provider returned (inputs plus computed outputs)."""
+    id: str | None = None
+    """The id the mock provider gave a custom resource ("" in a preview of a new stack)."""
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    """In the wire form: what the mock provider returned for a custom resource (its state),
+    or what a component registered (register_outputs)."""
 
     def __post_init__(self) -> None:
         if not self.urn:
@@ -243,9 +274,28 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Resource] = []
+        self.registered_outputs: dict[str, dict[str, Any]] = {}
+        """Each component's (and the stack's) register_outputs, by URN, in the wire form."""
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """A URN as the engine makes it: the parent's whole type chain, then the type; a
+        child of the stack has its type alone (the SDK's mocks differ on both counts)."""
+        qualified = parent.split("::")[2] if parent else ""
+        if qualified and qualified != "pulumi:pulumi:Stack":
+            type_ = f"{qualified}${type_}"
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802 (gRPC method name)
+        self.registered_outputs[request.urn] = wire(request.outputs)
+        return super().RegisterResourceOutputs(request)
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
+        # As the engine does: the outputs a resource names as secret come back secrets.
+        state = wire(response.object)
+        for key in request.additionalSecretOutputs:
+            if key in state and not is_secret_wire(state[key]):
+                response.object.update({key: secret_wire(state[key])})
         if request.type != "pulumi:pulumi:Stack":
             registered = self.resources.get(response.urn)
             self.registrations.append(
@@ -263,11 +313,16 @@ class RecordingMonitor(MockMonitor):
                     inputs=deserialize(request.object),
                     custom=bool(request.custom),
                     ignore_changes=list(request.ignoreChanges),
+                    additional_secret_outputs=list(request.additionalSecretOutputs),
+                    provider=request.provider,
+                    version=request.version,
                     delete_before_replace=bool(request.deleteBeforeReplace),
                     replacement_trigger=json_format.MessageToDict(request.replacement_trigger)
                     if request.HasField("replacement_trigger")
                     else None,
                     state=registered.state if registered is not None else {},
+                    id=response.id if request.custom else None,
+                    outputs=wire(response.object) if request.custom else {},
                 )
             )
         return response
@@ -289,6 +344,8 @@ class ProgramRun:
     """What the program logged as warnings (pulumi.log.warn), in order."""
     infos: list[str] = field(default_factory=list)
     """What the program logged as information (pulumi.log.info), in order."""
+    stack_outputs: dict[str, Any] = field(default_factory=dict)
+    """The stack's outputs in the wire form (what the engine records for the stack)."""
 
     def of_type(self, type_token: str) -> list[Resource]:
         return [r for r in self.registrations if r.type == type_token]
@@ -303,7 +360,7 @@ class ProgramRun:
         found = [
             r
             for r in self.of_type("digitalocean:index/droplet:Droplet")
-            if r.parent.endswith("$matra:index:DropletFleet::api")
+            if r.parent.endswith("::matra:index:DropletFleet::api")
         ]
         return sorted(found, key=lambda r: int(r.name.rsplit("-", 1)[1]))
 
@@ -407,6 +464,10 @@ def run(
     assert stack_resource is not None
     for name, value in stack_resource.outputs.items():
         result.outputs[name] = sync(_resolve(value))
+    for registered in result.registrations:
+        if not registered.custom:
+            registered.outputs = monitor.registered_outputs.get(registered.urn, {})
+    result.stack_outputs = serialize(stack_resource.outputs)
     return result
 
 
@@ -464,6 +525,7 @@ def run_program(
         error=done.error,
         warnings=list(done.warnings),
         infos=list(done.infos),
+        stack_outputs=dict(done.stack_outputs),
     )
 
 

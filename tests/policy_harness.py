@@ -13,6 +13,13 @@ schema defaults filled in).
 
     assert_violation(ssh_keys, Resource(DROPLET, "api-0", {}), contains="no SSH keys")
     assert_no_violations(ssh_keys, Resource(DROPLET, "api-0", {"sshKeys": ["1"]}))
+
+What the rules are handed is what the real engine hands them, not what the program
+registered: the engine analyzes a resource's inputs as its provider's Check returned them
+(``checked``), adds the default providers and the stack itself to the stack request, and
+gives the stack rules each resource's state (``engine_view``, ``stack_resource``). That
+part is a model, measured against the real engine: tests/test_engine_emulation.py holds
+it to what `pulumi preview` really sends, for every resource of every shipped stack.
 """
 
 from __future__ import annotations
@@ -25,15 +32,16 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2
 from pulumi_policy import EnforcementLevel, Policy
 
-from harness import ROOT, Resource, run_program
+from harness import ROOT, ProgramRun, Resource, run_program
 from matra_policies import PACK_NAME, POLICIES
-from pulumi_private import UNKNOWN, analyzer_servicer, proto, secret_wire
+from pulumi_private import UNKNOWN, analyzer_servicer, is_secret_wire, proto, secret_wire
 
 __all__ = [
     "UNKNOWN",
     "PolicyHarness",
     "Resource",
     "Violation",
+    "assert_cannot_run_yet",
     "assert_no_violations",
     "assert_violation",
     "effective_config",
@@ -42,40 +50,177 @@ __all__ = [
     "secret",
 ]
 
-PACK_VERSION = "0.0.0-test"
+PACK_VERSION = "0.0.1"
+"""What pulumi-policy serves as the version of a pack whose PulumiPolicy.yaml names none."""
 CONFIG_DIR = ROOT / "policies" / "config"
 secret = secret_wire
 
 
-def _described(resource: Resource) -> dict[str, Any]:
-    """What both request kinds say of a resource: type, properties, urn, name, options."""
+# What the providers' Check does to the inputs the analyzer sees (measured with the
+# engine's plugins: pulumi-command v1.2.1, pulumi-digitalocean 4.76):
+PROVIDER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "digitalocean:index/droplet:Droplet": {"resizeDisk": True},
+    "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials": {
+        "expirySeconds": 1576800000
+    },
+}
+"""Defaults the bridged providers fill in where the program sets nothing."""
+COMMAND = "command:remote:Command"
+UNKNOWN_SECRET_COMMAND_INPUTS: dict[str, Any] = {
+    "connection": {
+        "user": "root",
+        "host": "",
+        "port": 22,
+        "dialErrorLimit": 10,
+        "perDialTimeout": 15,
+    },
+    "stdin": "",
+}
+"""pulumi-command's Check (pulumi-go-provider's decoder) hands back, for an input that is a
+secret and unknown as a whole, its type's zero value with its defaults, still a secret: a
+connection not known until the update (its private key is a secret) reaches the analyzer
+as this, without host, hostKey or privateKey, never as an unknown value. (An unknown that
+is not a secret stays unknown.)"""
+
+
+def checked(resource: Resource) -> dict[str, Any]:
+    """A resource's properties as its provider's Check returns them: what the engine
+    analyzes (``resource.props`` is what the program registered)."""
+    props = {**PROVIDER_DEFAULTS.get(resource.type, {}), **resource.props}
+    if resource.type == COMMAND:
+        for key, zero in UNKNOWN_SECRET_COMMAND_INPUTS.items():
+            value = props.get(key)
+            if is_secret_wire(value) and value["value"] == UNKNOWN:
+                props[key] = secret(zero)
+    return props
+
+
+UNPLANNED_ID = frozenset({COMMAND, "mongodbatlas:index/advancedCluster:AdvancedCluster"})
+"""Types whose planned state holds no id (pulumi-command's; the Atlas cluster, a
+plugin-framework resource)."""
+
+
+def _planned(value: Any) -> Any:
+    """A value as a bridged provider plans it: a list with an unknown element is unknown
+    as a whole."""
+    if isinstance(value, list):
+        items = [_planned(item) for item in value]
+        return UNKNOWN if UNKNOWN in items else items
+    if isinstance(value, dict):
+        return {key: _planned(item) for key, item in value.items()}
+    return value
+
+
+def _urn(resource: Resource, type_: str, name: str) -> str:
+    """The URN of a resource of ``type_`` named ``name`` in ``resource``'s stack, at the top."""
+    stack, project = resource.urn.split("::")[:2]
+    return f"{stack}::{project}::{type_}::{name}"
+
+
+def _provider(resource: Resource) -> Resource | None:
+    """The default provider the engine gives a custom resource of the program."""
+    if not resource.custom or resource.type.startswith("pulumi:") or resource.provider:
+        return None
+    package = resource.type.split(":", 1)[0]
+    name = f"default_{resource.version.replace('.', '_')}" if resource.version else "default"
+    kind = f"pulumi:providers:{package}"
+    props = {"version": resource.version} if resource.version else {}
+    return Resource(kind, name, props, urn=_urn(resource, kind, name))
+
+
+def _options(resource: Resource) -> proto.AnalyzerResourceOptions:
+    return proto.AnalyzerResourceOptions(
+        protect=resource.protect,
+        parent=resource.parent,
+        ignoreChanges=resource.ignore_changes,
+        deleteBeforeReplace=resource.delete_before_replace,
+        additionalSecretOutputs=resource.additional_secret_outputs,
+        customTimeouts=proto.AnalyzerResourceOptions.CustomTimeouts(),
+    )
+
+
+def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
     properties = struct_pb2.Struct()
-    properties.update(dict(resource.props))
+    properties.update(dict(props))
+    return properties
+
+
+def _described(resource: Resource, props: Mapping[str, Any]) -> dict[str, Any]:
+    """What both request kinds say of a resource: type, properties, urn, name, options,
+    the provider."""
+    provider = _provider(resource)
     return dict(
         type=resource.type,
-        properties=properties,
+        properties=_struct(props),
         urn=resource.urn,
         name=resource.name,
-        options=proto.AnalyzerResourceOptions(protect=resource.protect, parent=resource.parent),
+        options=_options(resource),
+        provider=proto.AnalyzerProviderResource(
+            type=provider.type,
+            properties=_struct(provider.props),
+            urn=provider.urn,
+            name=provider.name,
+        )
+        if provider
+        else None,
     )
 
 
 def analyze_request(resource: Resource) -> proto.AnalyzeRequest:
-    """The request for the resource rules (one resource)."""
-    return proto.AnalyzeRequest(**_described(resource))
+    """The request for the resource rules (one resource), as the engine sends it."""
+    return proto.AnalyzeRequest(**_described(resource, checked(resource)))
+
+
+def stack_state(resource: Resource) -> dict[str, Any]:
+    """What the stack rules see of a resource: a component's registered outputs; a custom
+    resource's checked inputs over its state (the mock provider's) and, from a bridged
+    provider, as that plans it, with its id (unknown until it is created). The engine
+    hands them the provider's planned state, which adds the computed outputs and defaults
+    the rules never read."""
+    if not resource.custom:
+        return dict(resource.outputs)
+    state = {**resource.outputs, **checked(resource)}
+    if resource.type.startswith("pulumi:") or resource.type == COMMAND:
+        return state
+    planned = {key: _planned(value) for key, value in state.items()}
+    if resource.type not in UNPLANNED_ID:
+        planned.setdefault("id", resource.id or UNKNOWN)
+    return planned
 
 
 def stack_resource(resource: Resource) -> proto.AnalyzerResource:
     """One resource in the request for the stack rules, with its parent and dependencies."""
     return proto.AnalyzerResource(
-        **_described(resource),
+        **_described(resource, stack_state(resource)),
         parent=resource.parent,
         dependencies=list(resource.dependencies),
         propertyDependencies={
             key: proto.AnalyzerPropertyDependencies(urns=list(urns))
             for key, urns in resource.property_dependencies.items()
+            if urns
         },
     )
+
+
+def engine_view(program: ProgramRun) -> list[Resource]:
+    """Every resource the engine analyzes for a program run: what the program registered,
+    the default provider of each package it used, and the stack (with its outputs)."""
+    resources = list(program.registrations)
+    if not resources:
+        return resources
+    providers = {p.urn: p for p in filter(None, map(_provider, resources))}
+    stack_part, project = resources[0].urn.split("::")[:2]
+    stack = stack_part.removeprefix("urn:pulumi:")
+    name = f"{project}-{stack}"
+    root = Resource(
+        "pulumi:pulumi:Stack",
+        name,
+        {},
+        urn=_urn(resources[0], "pulumi:pulumi:Stack", name),
+        custom=False,
+        outputs=program.stack_outputs,
+    )
+    return [*resources, *providers.values(), root]
 
 
 @dataclass(frozen=True)
@@ -100,10 +245,11 @@ def load_config(stack: str) -> dict[str, Any]:
 
 
 def stack_resources(stack: str, **program_args: Any) -> list[Resource]:
-    """Every resource a shipped stack registers under mocks (see harness.run_program)."""
+    """Every resource the engine would analyze for a shipped stack run under mocks (see
+    harness.run_program): the registrations, the default providers and the stack."""
     program = run_program(stack, **program_args)
     assert program.error is None, program.error
-    return program.registrations
+    return engine_view(program)
 
 
 def mandatory(stack: str, resources: Sequence[Resource]) -> list[Violation]:
@@ -196,23 +342,25 @@ class PolicyHarness:
     def _ask(self, method: str, request: Any) -> list[Violation]:
         key = (*self._setup, method, request.SerializeToString(deterministic=True))
         if key not in _ANSWERS:
-            _ANSWERS[key] = self._violations(getattr(self._servicer, method)(request, None))
+            urn = getattr(request, "urn", "")
+            _ANSWERS[key] = self._violations(getattr(self._servicer, method)(request, None), urn)
         return list(_ANSWERS[key])
 
     @staticmethod
-    def _violations(response: proto.AnalyzeResponse) -> list[Violation]:
+    def _violations(response: proto.AnalyzeResponse, urn: str = "") -> list[Violation]:
         return [
             Violation(
                 policy=d.policyName,
                 message=d.message,
                 level=proto.EnforcementLevel.Name(d.enforcementLevel).lower(),
-                urn=d.urn,
+                urn=d.urn or urn,
             )
             for d in response.diagnostics
         ]
 
     def analyze(self, resource: Resource) -> list[Violation]:
-        """What the resource policies report for one resource."""
+        """What the resource policies report for one resource (the engine names the
+        resource where a rule's report names none)."""
         return self._ask("Analyze", analyze_request(resource))
 
     def analyze_stack(self, resources: Sequence[Resource]) -> list[Violation]:
@@ -259,3 +407,15 @@ def assert_no_violations(
     """The policy reports nothing at all (not even an advisory)."""
     found = _check(policy, resources, config)
     assert not found, f"{policy.name}: expected no violations, got {[v.message for v in found]}"
+
+
+def assert_cannot_run_yet(
+    policy: Policy, resources: Resource | Sequence[Resource], unknown_at: str
+) -> Violation:
+    """The policy can't judge the resources in a preview (a value it needs is unknown
+    until the update, at ``unknown_at``) and says so, as an advisory only."""
+    found = _check(policy, resources, None)
+    assert [v.level for v in found] == ["advisory"], [v.message for v in found]
+    assert "can't run policy" in found[0].message, found[0].message
+    assert f"value at {unknown_at} can't be known during preview" in found[0].message
+    return found[0]

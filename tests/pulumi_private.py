@@ -33,6 +33,7 @@ __all__ = [
     "proto",
     "run_body",
     "secret_wire",
+    "serialize",
     "sync",
     "wire",
 ]
@@ -64,6 +65,11 @@ def deserialize(struct: struct_pb2.Struct) -> dict[str, Any]:
 def wire(struct: struct_pb2.Struct) -> dict[str, Any]:
     """A registration's properties exactly as sent on the wire."""
     return json_format.MessageToDict(struct)
+
+
+def serialize(values: dict[str, Any]) -> dict[str, Any]:
+    """Values (outputs among them) in the wire form, as the SDK sends a resource's outputs."""
+    return wire(_sync_await(_rpc.serialize_properties(values, {})))
 
 
 def sync(awaitable: Awaitable[T]) -> T:

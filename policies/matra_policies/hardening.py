@@ -4,7 +4,7 @@ Redis, least-privilege database users."""
 from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, Severity
-from pulumi_policy.proxy import UnknownValueError
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from .common import (
     BASELINE_CURRENT_IMAGE,
@@ -127,11 +127,14 @@ def database_user(args: ResourceValidationArgs, report: ReportViolation) -> None
 def host_key_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Every remote command pins its host's SSH key (connection.hostKey), so a different key at
     that address (a recycled address, an impostor) stops it before anything is sent."""
-    try:
-        pinned = (args.props.get("connection") or {}).get("hostKey")
-    except UnknownValueError:
-        return  # the key of a droplet not created yet: set, unknown until the update
-    if not pinned:
+    connection = args.props.get("connection") or {}
+    if not connection.get("host"):
+        # A connection with parts unknown until the update (a new droplet's address and
+        # key) reaches the analyzer as pulumi-command's Check returns it: its defaults,
+        # with no host and no key. The rule can't judge it now; the engine analyzes the
+        # command again, with its real connection, before it runs it (`pulumi up`).
+        raise UnknownValueError(UNKNOWN_STRING_VALUE, ["connection", "host"])
+    if not connection.get("hostKey"):
         flag(
             report,
             args,

@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
+from pulumi_policy import (
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    Severity,
+    StackValidationArgs,
+)
 from pulumi_policy.proxy import UnknownValueError
 
 from .common import (
@@ -164,13 +170,7 @@ def firewall_coverage(args: StackValidationArgs, report: ReportViolation) -> Non
     for droplet in (r for r in args.resources if r.resource_type == DROPLET):
         if firewall_tags & set(droplet.props.get("tags") or []):
             continue
-        # Covered by id: only readable once the droplet exists (ids are unknown in a
-        # preview of a new droplet; the proxy then skips the rule, never a false alarm).
-        if any(
-            droplet.props.get("id") in (f.props.get("dropletIds") or [])
-            for f in firewalls
-            if f.props.get("dropletIds")
-        ):
+        if any(_lists_droplet(firewall, droplet) for firewall in firewalls):
             continue
         flag(
             report,
@@ -179,6 +179,19 @@ def firewall_coverage(args: StackValidationArgs, report: ReportViolation) -> Non
             "give it a tag that a Firewall's tags select (the fleet tag), or "
             "add its id to a Firewall's dropletIds",
         )
+
+
+def _lists_droplet(firewall: PolicyResource, droplet: PolicyResource) -> bool:
+    """Whether ``firewall`` names ``droplet`` among its dropletIds: by the id, once the
+    droplet exists, or (while a new droplet's id is unknown, in a preview) by the engine's
+    record of which resource an id in dropletIds came from."""
+    if droplet.urn in {dep.urn for dep in firewall.property_dependencies.get("dropletIds", [])}:
+        return True
+    try:
+        droplet_id = droplet.props.get("id")
+    except UnknownValueError:
+        return False  # a new droplet: listed only where an id came from it (above)
+    return droplet_id in (firewall.props.get("dropletIds") or [])
 
 
 @stack_rule("digitalocean-database-firewall-coverage", Severity.CRITICAL)
@@ -191,7 +204,10 @@ def database_firewall_coverage(args: StackValidationArgs, report: ReportViolatio
     for cluster in (r for r in args.resources if r.resource_type == DATABASE_CLUSTER):
         if cluster.urn in guarded:
             continue
-        cluster_id = cluster.props.get("id")
+        try:
+            cluster_id = cluster.props.get("id")
+        except UnknownValueError:
+            cluster_id = None  # a new cluster: guarded only where a clusterId came from it
         if cluster_id and any(fw.props.get("clusterId") == cluster_id for fw in firewalls):
             continue
         flag(

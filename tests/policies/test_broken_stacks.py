@@ -1,6 +1,8 @@
 """Breaking one thing at a time in a shipped stack makes exactly the matching rule fire
 (mandatory), with a message that names the resource."""
 
+import pytest
+
 from policy_harness import mandatory, secret, stack_resources
 
 
@@ -42,8 +44,14 @@ def test_seven_day_atlas_retention_fires():
     assert any("keeps daily snapshots 7 days, less than the required 30" in m for _, m in found)
 
 
-def test_removing_the_firewall_fires():
-    resources = [r for r in stack_resources("prod") if r.name != "api-firewall"]
+@pytest.mark.parametrize("engine_preview", [False, True], ids=["update", "new-stack-preview"])
+def test_removing_the_firewall_fires(engine_preview):
+    # In a preview of a new stack the droplets' ids are unknown: the rule still runs.
+    resources = [
+        r
+        for r in stack_resources("prod", engine_preview=engine_preview)
+        if r.name != "api-firewall"
+    ]
     found = fired("prod", resources)
     assert names(found) == {"digitalocean-droplet-firewall-coverage"}
     assert {m.split("'")[1] for _, m in found} == {"api-0", "api-1", "api-2"}
@@ -72,8 +80,13 @@ def test_world_on_the_atlas_access_list_fires():
     assert names(fired("prod", resources)) == {"mongodbatlas-access-list-no-world"}
 
 
-def test_dropping_the_database_firewall_fires():
-    resources = [r for r in stack_resources("prod") if r.name != "cache-valkey-firewall"]
+@pytest.mark.parametrize("engine_preview", [False, True], ids=["update", "new-stack-preview"])
+def test_dropping_the_database_firewall_fires(engine_preview):
+    resources = [
+        r
+        for r in stack_resources("prod", engine_preview=engine_preview)
+        if r.name != "cache-valkey-firewall"
+    ]
     assert names(fired("prod", resources)) == {"digitalocean-database-firewall-coverage"}
 
 
