@@ -13,12 +13,13 @@ UV := $(CACHE)/uv-$(UV_VERSION)/bin/uv
 COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--no-header --annotation-style line
 
-.PHONY: help venv lock test test-fast test-deps test-tools lint preview deploy
+.PHONY: help venv lock test test-fast test-engine test-deps test-tools lint preview deploy
 help:
 	@echo "make preview STACK=dev|staging|prod  pulumi preview of a stack, with the policy pack, on a local file backend"
 	@echo "make deploy STACK=prod RELEASE=<tag>  roll a release out to the stack's hosts (RELEASE=rollback: back)"
 	@echo "make test                            everything: Debian packages, Go-built tools, virtualenv, all tests"
 	@echo "make test-fast                       the tests that need no real host (mocks, policies, renders, workflows)"
+	@echo "make test-engine                     the real-engine tests: pulumi preview of every stack (a pulumi CLI on PATH)"
 	@echo "make lint                            ruff (lint and format check) and mypy"
 	@echo "make lock                            re-resolve requirements.txt (and the pack's) from requirements.in"
 
@@ -43,6 +44,8 @@ test-deps:
 test-tools:
 	@scripts/test-tools.sh
 
+# The first pass holds the real-engine tests too (skipped, and said so, with no pulumi on
+# PATH; .ci/run puts one there and requires them).
 test: test-deps test-tools venv
 	$(VENV)/bin/python -m pytest -m "not host"
 	$(VENV)/bin/python -m pytest -m host -n 0
@@ -50,6 +53,9 @@ test: test-deps test-tools venv
 # actionlint (a Go-built tool) checks the workflows in this tier too.
 test-fast: test-deps test-tools venv
 	$(VENV)/bin/python -m pytest -m fast
+
+test-engine: venv
+	$(VENV)/bin/python -m pytest -m engine
 
 lint: venv
 	$(VENV)/bin/ruff check .

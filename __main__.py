@@ -40,8 +40,12 @@ from components.loadbalancer import HealthCheck
 from components.observability import vcpus
 from components.settings import ADMIN_USER
 
-# Everything is validated here, before the first resource is registered.
-settings = stack_settings.load()
+# Everything is validated here, before the first resource is registered; a mistake is
+# one line per problem, and the program's only error.
+try:
+    settings = stack_settings.load()
+except stack_settings.ConfigError as error:
+    stack_settings.stop(error)
 
 # What the stack costs a month, from the settings alone: known at preview, and shown in it.
 cost = pricing.estimate(settings)

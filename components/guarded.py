@@ -183,7 +183,13 @@ class GuardedDroplets:
             # secret in state), nothing else secret: the rest arrives over SSH.
             user_data=document,
             # The firewall selecting the tag exists first: no droplet boots unguarded.
-            opts=pulumi.ResourceOptions(parent=self.parent, depends_on=[self.firewall, *after]),
+            # A replacement is created before the droplet it replaces is deleted: the
+            # provider asks for the reverse (it reads an explicit name as one that must
+            # be unique; droplet names need not be), which the engine's plan showed
+            # deleting every droplet, and what runs on it, before its successor existed.
+            opts=pulumi.ResourceOptions(
+                parent=self.parent, depends_on=[self.firewall, *after], delete_before_replace=False
+            ),
         )
         host = Host(
             name=host_name,

@@ -53,3 +53,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
+
+
+def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
+    """Once a run that has real-engine tests: which engine, and each provider plugin whose
+    version is not the SDK's pin (a property only the newer one knows would be refused)."""
+    if not any(item.get_closest_marker("engine") for item in items):
+        return []
+    from engine import cli, engine_version, version_skew
+
+    if cli() is None:
+        return ["real engine: no pulumi CLI on PATH, the engine tests are skipped"]
+    skew = version_skew()
+    return [
+        f"real engine: pulumi {engine_version()} ({cli()})",
+        "provider plugins not at the SDK's pins: " + ("; ".join(skew) if skew else "none"),
+    ]

@@ -26,13 +26,16 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDER = ROOT / "tests" / "analyzer_recorder"
@@ -77,6 +80,32 @@ def engine_version() -> str:
     ).stdout.strip()
 
 
+PROVIDERS = ("command", "digitalocean", "github", "mongodbatlas", "random", "tls")
+"""The provider packages the programs use (pulumi-<name> on PyPI, pulumi-resource-<name>)."""
+
+
+def version_skew() -> list[str]:
+    """Each provider plugin on PATH whose version differs from its pinned SDK's
+    (``digitalocean 4.76.0, the SDK pins 4.84.1``); a plugin that can't tell its version
+    says so."""
+    found = []
+    for name in PROVIDERS:
+        pinned = metadata.version(f"pulumi_{name}")
+        plugin = shutil.which(f"pulumi-resource-{name}")
+        if plugin is None:
+            found.append(f"{name}: no plugin on PATH (the SDK pins {pinned})")
+            continue
+        answer = subprocess.run(
+            [plugin, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+        has = answer.stdout.strip().removeprefix("v")
+        if answer.returncode != 0 or not has:
+            found.append(f"{name}: the plugin does not say its version (the SDK pins {pinned})")
+        elif has != pinned:
+            found.append(f"{name} {has}, the SDK pins {pinned}")
+    return found
+
+
 def project_files(project: Path = ROOT) -> list[str]:
     """What a fresh clone of the project holds: git's tracked files and the untracked
     ones it would not ignore (work in progress counts), relative to ``project``."""
@@ -87,6 +116,10 @@ def project_files(project: Path = ROOT) -> list[str]:
         check=True,
     ).stdout.decode()
     return sorted({name for name in listed.split("\0") if name and (project / name).exists()})
+
+
+class PlanError(Exception):
+    """`pulumi preview --save-plan` failed; the message is what the CLI printed."""
 
 
 @dataclass
@@ -147,9 +180,25 @@ class Preview:
         return {e["metadata"]["urn"]: e["metadata"] for e in self._of("resourcePreEvent")}
 
     def ops(self) -> dict[str, str]:
-        """The step each resource would take (create, same, update, replace, ...), by
-        the resource's name."""
-        return {urn.rpartition("::")[2]: step["op"] for urn, step in self.steps.items()}
+        """The steps each resource would take (create, same, update, or for a replacement
+        create-replacement+delete-replaced, ...), by URN."""
+        found: dict[str, list[str]] = {}
+        for event in self._of("resourcePreEvent"):
+            metadata = event["metadata"]
+            found.setdefault(metadata["urn"], []).append(metadata["op"])
+        return {urn: "+".join(ops) for urn, ops in found.items()}
+
+    def changes(self) -> dict[str, str]:
+        """``ops`` of the resources the change touches, by name (a name two of them
+        share, by name and type)."""
+        changed = {urn: ops for urn, ops in self.ops().items() if set(ops.split("+")) != {"same"}}
+        names = [urn.rpartition("::")[2] for urn in changed]
+        return {
+            name
+            if names.count(name) == 1
+            else f"{name} ({urn.split('::')[2].rsplit(':', 1)[-1]})": ops
+            for name, (urn, ops) in zip(names, changed.items(), strict=True)
+        }
 
     @property
     def outputs(self) -> dict[str, Any]:
@@ -197,11 +246,11 @@ class Workspace:
         self.env = {
             **os.environ,
             **DUMMY_CREDENTIALS,
+            # Its own state; the user's plugins (a machine without the engine's on PATH
+            # downloads them as any preview does) but never the user's login or stacks.
             "PULUMI_BACKEND_URL": f"file://{self.state}",
-            "PULUMI_HOME": str(base / "pulumi-home"),
             "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
             "PULUMI_SKIP_UPDATE_CHECK": "true",
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
             "NO_COLOR": "1",
         }
         for name in ("PULUMI_ACCESS_TOKEN", "GITHUB_TOKEN", "GITHUB_OWNER", "PULUMI_CONFIG"):
@@ -227,36 +276,90 @@ class Workspace:
         return done
 
     def stack(self, name: str) -> str:
-        """Create (once) and select stack ``name``."""
+        """Create stack ``name`` once (every command names its stack: none is selected)."""
         if name not in self._stacks:
             self.run("stack", "init", name, "--non-interactive")
             self._stacks.add(name)
-        self.run("stack", "select", name, "--non-interactive")
         return name
 
-    def set(self, stack: str, key: str, value: Any, *, secret: bool = False) -> None:
-        """``pulumi config set`` (a structured value with --path per entry; a secret
-        through stdin, never on the command line)."""
+    def configure(self, stack: str, values: Mapping[str, Any]) -> None:
+        """Set plain config values (short keys of the project's namespace) in the stack's
+        file, as a user edits Pulumi.<stack>.yaml; ``None`` removes a key."""
         self.stack(stack)
-        if isinstance(value, (list, dict)):
-            self.run("config", "rm", "--stack", stack, key, check=False)
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            for index, item in items:
-                path = f"{key}[{index}]" if isinstance(value, list) else f"{key}.{index}"
-                self.set_path(stack, path, item, secret=secret)
-            return
-        text = json.dumps(value) if isinstance(value, bool) else str(value)
-        flags = ["--secret"] if secret else ["--plaintext"]
-        self.run("config", "set", "--stack", stack, *flags, key, stdin=text)
+        path = self.dir / f"Pulumi.{stack}.yaml"
+        document = yaml.safe_load(path.read_text()) if path.exists() else None
+        document = document or {}
+        config = document.setdefault("config", {})
+        project = yaml.safe_load((self.dir / "Pulumi.yaml").read_text())["name"]
+        for key, value in values.items():
+            name = key if ":" in key else f"{project}:{key}"
+            if value is None:
+                config.pop(name, None)
+            else:
+                config[name] = value
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
 
-    def set_path(self, stack: str, path: str, value: Any, *, secret: bool = False) -> None:
-        text = json.dumps(value) if isinstance(value, bool) else str(value)
-        flags = ["--secret"] if secret else []
-        self.run("config", "set", "--stack", stack, "--path", *flags, path, stdin=text)
+    @contextmanager
+    def changed(self, stack: str, values: Mapping[str, Any]) -> Iterator[None]:
+        """The stack's file with ``values`` set (as ``configure``), put back afterwards."""
+        path = self.dir / f"Pulumi.{stack}.yaml"
+        saved = path.read_text() if path.exists() else None
+        self.configure(stack, values)
+        try:
+            yield
+        finally:
+            if saved is None:
+                path.unlink()
+            else:
+                path.write_text(saved)
 
-    def unset(self, stack: str, key: str) -> None:
+    def set_secret(self, stack: str, key: str, value: str) -> None:
+        """``pulumi config set --secret`` (the value through stdin, never on a command
+        line)."""
         self.stack(stack)
-        self.run("config", "rm", "--stack", stack, key)
+        self.run("config", "set", "--stack", stack, "--secret", key, stdin=value)
+
+    def resources(self, stack: str) -> set[str]:
+        """The names of the resources in the stack's state."""
+        exported = json.loads(self.run("stack", "export", "--stack", stack).stdout)
+        return {r["urn"].rpartition("::")[2] for r in exported["deployment"].get("resources") or []}
+
+    def plan(self, stack: str, *args: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The engine's plan for the stack (`pulumi preview --save-plan --show-secrets`:
+        secrets in plain text, in this throwaway workspace only) and the replacement
+        trigger each resource registered, by URN (from the engine's gRPC log)."""
+        self.stack(stack)
+        plan, log = self.base / f"plan-{stack}.json", self.base / f"grpc-{stack}.log"
+        log.unlink(missing_ok=True)
+        done = self.run(
+            "preview", "--stack", stack, "--non-interactive", "--save-plan", str(plan),
+            "--show-secrets", *args, env={"PULUMI_DEBUG_GRPC": str(log)}, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise PlanError(done.stdout + done.stderr)
+        triggers = {}
+        for line in log.read_text().splitlines():
+            call = json.loads(line)
+            if call.get("method", "").endswith("/RegisterResource") and "response" in call:
+                request, response = call["request"], call["response"]
+                if "replacementTrigger" in request:
+                    triggers[response["urn"]] = request["replacementTrigger"]
+        return json.loads(plan.read_text()), triggers
+
+    def schema(self, package: str) -> dict[str, Any]:
+        """A provider's schema, from the plugin the engine runs (`pulumi package
+        get-schema`)."""
+        plugin = shutil.which(f"pulumi-resource-{package}", path=self.env.get("PATH"))
+        done = self.run("package", "get-schema", plugin or package)
+        return dict(json.loads(done.stdout))
+
+    def import_state(self, stack: str, resources: list[dict[str, Any]]) -> None:
+        """Replace the stack's state with ``resources`` (`pulumi stack import`)."""
+        exported = json.loads(self.run("stack", "export", "--stack", stack).stdout)
+        exported["deployment"]["resources"] = resources
+        path = self.base / f"import-{stack}.json"
+        path.write_text(json.dumps(exported))
+        self.run("stack", "import", "--stack", stack, "--file", str(path))
 
     def _events(self, command: str, stack: str, args: Sequence[str], record: bool) -> Preview:
         self.stack(stack)

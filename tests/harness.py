@@ -141,6 +141,68 @@ SECRET_SETTINGS = ("appSecretEnv", "sentryDsn", "newRelicLicenseKey", "alertSlac
 """The settings that are secret whenever they are set (pulumi config set --secret)."""
 
 
+def created(type_: str, name: str, inputs: Mapping[str, Any]) -> tuple[str, dict, set[str]]:
+    """What the cloud answers when a resource is created: its id, the outputs it computes
+    (beyond the inputs) and which of those are secrets. The mocks' answer, and the state
+    the real-engine tests give a stack with no cloud (engine.Workspace.deploy)."""
+    rid = fake_id(type_, name)
+    computed: dict[str, Any] = {}
+    secrets: set[str] = set()
+    if type_ == "digitalocean:index/droplet:Droplet":
+        # Addresses follow the name, not the (unordered) registration order:
+        # api-N gets .(11+N); other droplets get .200 and up.
+        suffix = name.rsplit("-", 1)[-1]
+        host = 11 + int(suffix) if suffix.isdigit() else 200 + int(rid) % 50
+        computed.update(
+            ipv4Address=f"203.0.113.{host}",
+            ipv4AddressPrivate=f"10.0.0.{host}",
+            dropletUrn=f"do:droplet:{rid}",
+        )
+    elif type_ == "digitalocean:index/loadBalancer:LoadBalancer":
+        computed.update(ip="198.51.100.200", loadBalancerUrn=f"do:loadbalancer:{rid}")
+    elif type_ == "digitalocean:index/reservedIp:ReservedIp":
+        computed.update(ipAddress="192.0.2.50", reservedIpUrn="do:floatingip:192.0.2.50")
+        rid = "192.0.2.50"
+    elif type_ == "digitalocean:index/vpc:Vpc":
+        if not inputs.get("ipRange"):
+            computed["ipRange"] = "10.0.0.0/20"
+    elif type_ == "tls:index/privateKey:PrivateKey":
+        computed.update(
+            publicKeyOpenssh=f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA{rid} generated\n",
+            privateKeyOpenssh=mock_private_key(name),
+        )
+        secrets.add("privateKeyOpenssh")
+    elif type_ == "mongodbatlas:index/advancedCluster:AdvancedCluster":
+        computed["connectionStrings"] = {
+            "standardSrv": f"mongodb+srv://{inputs['name']}.ab1cd.mongodb.net"
+        }
+    elif type_ == "digitalocean:index/databaseCluster:DatabaseCluster":
+        host = f"private-{inputs['name']}-do-user-1.k.db.ondigitalocean.com"
+        computed.update(
+            privateHost=host,
+            clusterUrn=f"do:dbaas:{rid}",
+            privateUri=f"rediss://default:VALKEYPASS{rid}@{host}:25061",
+        )
+    elif type_ == "random:index/randomPassword:RandomPassword":
+        computed["result"] = f"Pw{rid}{'x' * 30}"
+        secrets.add("result")
+        rid = "none"
+    elif type_ == (
+        "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"
+    ):
+        computed["dockerCredentials"] = (
+            '{"auths":{"registry.digitalocean.com":{"auth":"UkVHSVNUUllUT0tFTg=="}}}'
+        )
+        secrets.add("dockerCredentials")
+    elif type_ == "command:remote:Command":
+        computed["stdout"] = ""
+    elif type_ == "digitalocean:index/sshKey:SshKey":
+        computed["fingerprint"] = f"SHA256:{rid}"
+    elif type_ == "digitalocean:index/tag:Tag":
+        rid = inputs["name"]
+    return rid, computed, secrets
+
+
 class MatraMocks(pulumi.runtime.Mocks):
     """Echo inputs back as state and fill in what the provider would compute.
 
@@ -163,59 +225,11 @@ class MatraMocks(pulumi.runtime.Mocks):
         return ("" if args.custom else None), state
 
     def _created(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
-        """The id and state a created resource would have."""
+        """The id and state a created resource would have (its secret outputs secrets)."""
+        rid, computed, secrets = created(args.typ, args.name, args.inputs)
         state = dict(args.inputs)
-        rid = fake_id(args.typ, args.name)
-        t = args.typ
-        if t == "digitalocean:index/droplet:Droplet":
-            # Addresses follow the name, not the (unordered) registration order:
-            # api-N gets .(11+N); other droplets get .200 and up.
-            suffix = args.name.rsplit("-", 1)[-1]
-            host = 11 + int(suffix) if suffix.isdigit() else 200 + int(rid) % 50
-            state.update(
-                ipv4Address=f"203.0.113.{host}",
-                ipv4AddressPrivate=f"10.0.0.{host}",
-                dropletUrn=f"do:droplet:{rid}",
-            )
-        elif t == "digitalocean:index/loadBalancer:LoadBalancer":
-            state.update(ip="198.51.100.200", loadBalancerUrn=f"do:loadbalancer:{rid}")
-        elif t == "digitalocean:index/reservedIp:ReservedIp":
-            state.update(ipAddress="192.0.2.50", reservedIpUrn="do:floatingip:192.0.2.50")
-            rid = "192.0.2.50"
-        elif t == "digitalocean:index/vpc:Vpc":
-            state.setdefault("ipRange", "10.0.0.0/20")
-        elif t == "tls:index/privateKey:PrivateKey":
-            state.update(
-                publicKeyOpenssh=f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA{rid} generated\n",
-                privateKeyOpenssh=pulumi.Output.secret(mock_private_key(args.name)),
-            )
-        elif t == "mongodbatlas:index/advancedCluster:AdvancedCluster":
-            state["connectionStrings"] = {
-                "standardSrv": f"mongodb+srv://{state['name']}.ab1cd.mongodb.net"
-            }
-        elif t == "digitalocean:index/databaseCluster:DatabaseCluster":
-            host = f"private-{state['name']}-do-user-1.k.db.ondigitalocean.com"
-            state.update(
-                privateHost=host,
-                clusterUrn=f"do:dbaas:{rid}",
-                privateUri=f"rediss://default:VALKEYPASS{rid}@{host}:25061",
-            )
-        elif t == "random:index/randomPassword:RandomPassword":
-            state["result"] = pulumi.Output.secret(f"Pw{rid}{'x' * 30}")
-            rid = "none"
-        elif t == (
-            "digitalocean:index/containerRegistryDockerCredentials:"
-            "ContainerRegistryDockerCredentials"
-        ):
-            state["dockerCredentials"] = pulumi.Output.secret(
-                '{"auths":{"registry.digitalocean.com":{"auth":"UkVHSVNUUllUT0tFTg=="}}}'
-            )
-        elif t == "command:remote:Command":
-            state["stdout"] = ""
-        elif t == "digitalocean:index/sshKey:SshKey":
-            state["fingerprint"] = f"SHA256:{rid}"
-        elif t == "digitalocean:index/tag:Tag":
-            rid = state["name"]
+        for key, value in computed.items():
+            state[key] = pulumi.Output.secret(value) if key in secrets else value
         return (rid if args.custom else None), state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
@@ -251,6 +265,9 @@ class Resource:
     version: str = ""
     """The provider package's version the SDK asked for (the default provider's)."""
     delete_before_replace: bool = False
+    delete_before_replace_defined: bool = False
+    """Whether the program set delete_before_replace (either way) rather than leaving it to
+    the provider."""
     replacement_trigger: Any = None
     """The value whose change replaces the resource (ResourceOptions.replacement_trigger)."""
     state: dict[str, Any] = field(default_factory=dict)
@@ -317,6 +334,7 @@ class RecordingMonitor(MockMonitor):
                     provider=request.provider,
                     version=request.version,
                     delete_before_replace=bool(request.deleteBeforeReplace),
+                    delete_before_replace_defined=bool(request.deleteBeforeReplaceDefined),
                     replacement_trigger=json_format.MessageToDict(request.replacement_trigger)
                     if request.HasField("replacement_trigger")
                     else None,
@@ -346,6 +364,10 @@ class ProgramRun:
     """What the program logged as information (pulumi.log.info), in order."""
     stack_outputs: dict[str, Any] = field(default_factory=dict)
     """The stack's outputs in the wire form (what the engine records for the stack)."""
+    errors: list[str] = field(default_factory=list)
+    """What the program logged as errors (pulumi.log.error), in order."""
+    exit_status: Any = None
+    """The status the program ended with by SystemExit (None: it did not)."""
 
     def of_type(self, type_token: str) -> list[Resource]:
         return [r for r in self.registrations if r.type == type_token]
@@ -371,15 +393,18 @@ class ProgramRun:
 
 
 class _Log(logging.Handler):
-    """Keeps what the program logs: warnings and information, apart."""
+    """Keeps what the program logs: errors, warnings and information, apart."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.warnings: list[str] = []
         self.infos: list[str] = []
+        self.errors: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno == logging.WARNING:
+        if record.levelno == logging.ERROR:
+            self.errors.append(record.getMessage())
+        elif record.levelno == logging.WARNING:
             self.warnings.append(record.getMessage())
         elif record.levelno == logging.INFO:
             self.infos.append(record.getMessage())
@@ -454,11 +479,20 @@ def run(
         project,
         mocks or (lambda engine_preview: MatraMocks(engine_preview=engine_preview)),
     )
-    result = ProgramRun(registrations=monitor.registrations, warnings=log.warnings, infos=log.infos)
+    result = ProgramRun(
+        registrations=monitor.registrations,
+        warnings=log.warnings,
+        infos=log.infos,
+        errors=log.errors,
+    )
     try:
         run_body(body)
     except Exception as error:
         result.error = error
+        return result
+    except SystemExit as stopped:  # the program showed its error and ended (settings.stop)
+        result.error = stopped.__cause__ or stopped
+        result.exit_status = stopped.code
         return result
     stack_resource = pulumi.runtime.get_root_resource()
     assert stack_resource is not None
@@ -526,6 +560,8 @@ def run_program(
         warnings=list(done.warnings),
         infos=list(done.infos),
         stack_outputs=dict(done.stack_outputs),
+        errors=list(done.errors),
+        exit_status=done.exit_status,
     )
 
 

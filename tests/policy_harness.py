@@ -134,6 +134,7 @@ def _options(resource: Resource) -> proto.AnalyzerResourceOptions:
         parent=resource.parent,
         ignoreChanges=resource.ignore_changes,
         deleteBeforeReplace=resource.delete_before_replace,
+        deleteBeforeReplaceDefined=resource.delete_before_replace_defined,
         additionalSecretOutputs=resource.additional_secret_outputs,
         customTimeouts=proto.AnalyzerResourceOptions.CustomTimeouts(),
     )

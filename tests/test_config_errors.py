@@ -693,6 +693,16 @@ def test_config_error_is_a_run_error_so_the_language_host_prints_no_traceback():
     assert issubclass(ConfigError, pulumi.RunError)
 
 
+def test_the_program_shows_its_config_error_as_its_only_error():
+    # Logged as the one error, then exit status 32: the language host's "already shown to
+    # the user", so the CLI adds no "program exited with non-zero exit code" line
+    # (test_engine_config.py sees the real CLI print the one line).
+    run = run_program("prod", overrides={"dropletCount": 0, "region": "mars1"})
+    assert run.errors == [str(run.error)]
+    assert len(run.errors[0].splitlines()) == 2
+    assert run.exit_status == 32
+
+
 def test_every_key_declared_in_pulumi_yaml_is_read_and_no_other():
     import yaml
 

@@ -77,6 +77,16 @@ def test_droplet_details():
         assert droplet.parent.endswith("::api")
 
 
+def test_a_replacement_droplet_is_created_before_the_old_one_goes():
+    # The provider asks for delete-before-replace (it reads the explicit name as one that
+    # must be unique); the real engine's plan showed it deleting every droplet first
+    # (test_engine_changes.py). The program says otherwise, explicitly.
+    result, _ = build()
+    for droplet in result.of_type(DROPLET):
+        assert droplet.delete_before_replace_defined
+        assert not droplet.delete_before_replace
+
+
 def test_outputs_are_in_index_order():
     _, fleet = build(count=3)
     names = resolve(fleet.droplet_names).value

@@ -4,9 +4,9 @@ Every key is declared in ``Pulumi.yaml`` (type, default, description); the CLI a
 those defaults. ``load()`` turns the raw values into one frozen ``StackSettings``, one
 concern a module (fleet, access, data, TLS, delivery, observability: a new setting
 touches its concern's module and Pulumi.yaml). Every problem found is reported as one
-line naming the key, the value and what is allowed, and the program stops with a
-``ConfigError`` (a ``pulumi.RunError``, which the language host prints without a
-traceback) before any resource is registered.
+line naming the key, the value and what is allowed, in a ``ConfigError`` (a
+``pulumi.RunError``, which the language host prints without a traceback) raised before
+any resource is registered; the program shows it with ``stop``, as its only error.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .observability import (
     UptimeSettings,
     read_observability,
 )
-from .reader import ConfigError, ConfigReader
+from .reader import ConfigError, ConfigReader, stop
 from .tls import TlsSettings, read_tls
 
 ENVIRONMENTS = ("Development", "Staging", "Production")
@@ -99,4 +99,5 @@ __all__ = [
     "UptimeSettings",
     "env_key",
     "load",
+    "stop",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import pulumi
 
@@ -25,6 +25,19 @@ T = TypeVar("T")
 class ConfigError(pulumi.RunError):
     """Bad stack configuration; the message has one line per problem. A RunError, so the
     language host prints the message alone, without a traceback."""
+
+
+SHOWN_TO_USER = 32
+"""The exit status by which a program tells Pulumi's Python language host that it has
+shown the user its error (pulumi-language-python-exec's
+PYTHON_PROCESS_EXITED_AFTER_SHOWING_USER_ACTIONABLE_MESSAGE_CODE): the CLI then adds no
+"program exited with non-zero exit code" line of its own, as it does after a RunError."""
+
+
+def stop(error: ConfigError) -> NoReturn:
+    """Show ``error`` (one line per problem) as the program's only error, and end it."""
+    pulumi.log.error(str(error))
+    raise SystemExit(SHOWN_TO_USER) from error
 
 
 def _present_keys() -> set[str]:
