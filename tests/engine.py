@@ -253,6 +253,10 @@ class Workspace:
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "NO_COLOR": "1",
         }
+        if all(shutil.which(f"pulumi-resource-{name}") for name in PROVIDERS):
+            # Every plugin is on PATH (the engine these machines carry): never look one up
+            # online (offline, each lookup waits for DNS to give up).
+            self.env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
         for name in ("PULUMI_ACCESS_TOKEN", "GITHUB_TOKEN", "GITHUB_OWNER", "PULUMI_CONFIG"):
             self.env.pop(name, None)
         self._stacks: set[str] = set()
