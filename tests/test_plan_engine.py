@@ -1,4 +1,4 @@
-"""What update.yml relies on, tried on the real engine (tests/real_engine.py) with the CLI
+"""What update.yml relies on, tried on the real engine (tests/engine.py's CLI) with the CLI
 the workflows would run, PULUMI_EXPERIMENTAL unset:
 
 - `pulumi preview --refresh --save-plan F` then `pulumi up --plan F --refresh` applies the
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from engine import require_engine
 from harness import ROOT
-from real_engine import require_engine
 
 pytestmark = pytest.mark.engine
 
@@ -69,7 +69,7 @@ pulumi.export("token", config.require_secret("token"))
 
 @pytest.fixture
 def stack(tmp_path):
-    engine = require_engine()
+    engine = Path(require_engine()).parent
     project = tmp_path / "project"
     project.mkdir()
     (project / "Pulumi.yaml").write_text(
