@@ -10,15 +10,18 @@ reads); anything else is a 404, and every request is recorded.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from harness import fake_id
+
 
 def _id(*parts: str) -> int:
-    return int(hashlib.sha256("/".join(parts).encode()).hexdigest()[:8], 16)
+    """The id the mocks give the same thing (tests/github_harness.py), so a preview on the
+    engine and a run under mocks register the same values."""
+    return int(fake_id(*parts))
 
 
 class GitHubApi:
@@ -70,8 +73,8 @@ class GitHubApi:
             name = parts[2]
             visibility = self.repositories[name]
             return {
-                "id": _id("repo", name),
-                "node_id": f"R_{_id('repo', name)}",
+                "id": _id(f"{self.owner}/{name}"),
+                "node_id": f"R_{_id(f'{self.owner}/{name}')}",
                 "name": name,
                 "full_name": f"{self.owner}/{name}",
                 "owner": {
