@@ -1,9 +1,11 @@
 """The pull request comment of one stack's preview (pull-request.yml): created on the
-first run, edited in place on every later push, one per stack. It says whether the
-preview passed, shows the policy report (every violation, mandatory or advisory) and
-the whole preview output (the plan and the diff).
+first run, edited in place on every later push, one per stack. Built from the preview's
+structured output (scripts/preview_report.py): whether it passed, the policy report
+(every violation, mandatory or advisory), the errors, what changes; every value of the
+job's secrets masked; under GitHub's 65,536 characters.
 
-    python3 scripts/pr_comment.py --stack dev --exit-code 0 --output preview.txt
+    python3 scripts/pr_comment.py --stack dev --exit-code 0 --events preview.jsonl \
+        [--stderr preview.err] [--mask-env PULUMI_CONFIG_PASSPHRASE ...]
 
 Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH (the pull_request event),
 GITHUB_API_URL, GITHUB_SERVER_URL and GITHUB_RUN_ID, as a workflow step has them.
@@ -15,67 +17,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from preview_report import GITHUB_LIMIT, Masker, Report, load, markdown
+
 MARKER = "<!-- matra-infra preview: {stack} -->"
 """The comment's first line: how a later run finds the stack's comment to edit."""
-MAX_OUTPUT = 50_000
-"""Characters of preview output in a comment (GitHub takes 65,536 in all)."""
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_POLICY_HEADER = re.compile(r"^(Policies|Policy Violations):\s*$")
 
 
-def strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
-
-
-def policy_report(output: str) -> str:
-    """The preview's policy section (the CLI's "Policies:" block), or ""."""
-    lines = output.splitlines()
-    for start, line in enumerate(lines):
-        if _POLICY_HEADER.match(line):
-            end = start + 1
-            while end < len(lines) and (not lines[end].strip() or lines[end][:1].isspace()):
-                end += 1
-            return "\n".join(lines[start:end]).rstrip()
-    return ""
-
-
-def fenced(text: str) -> str:
-    """``text`` in a code block whose fence no line of it can close."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}\n{text}\n{fence}"
-
-
-def body(stack: str, exit_code: int, output: str, commit: str = "", run_url: str = "") -> str:
-    output = strip_ansi(output).rstrip()
-    verdict = (
-        "passed"
-        if exit_code == 0
-        else f"failed (exit code {exit_code}): a mandatory policy violation or an error, below"
-    )
-    lines = [MARKER.format(stack=stack), f"### `pulumi preview` of **{stack}**: {verdict}"]
+def body(report: Report, mask: Masker, commit: str = "", run_url: str = "") -> str:
+    """The comment: the marker, where it comes from, then the report."""
     about = [f"commit {commit[:12]}" if commit else "", f"[run]({run_url})" if run_url else ""]
+    header = [MARKER.format(stack=report.stack)]
     if any(about):
-        lines.append(" · ".join(part for part in about if part))
-    report = policy_report(output)
-    lines += ["", "**Policy pack**", "", fenced(report or "(no policy report in the output)")]
-    if len(output) > MAX_OUTPUT:
-        output = "(the start is cut; the run's log has all of it)\n" + output[-MAX_OUTPUT:]
-    lines += [
-        "",
-        "<details><summary>The preview: the plan and the diff</summary>",
-        "",
-        fenced(output or "(no output)"),
-        "",
-        "</details>",
-    ]
-    return "\n".join(lines) + "\n"
+        header.append(" · ".join(part for part in about if part))
+    text = markdown(report, mask, title=f"`pulumi preview` of **{report.stack}**", header=header)
+    assert len(text) < GITHUB_LIMIT
+    return text
 
 
 class GitHub:
@@ -121,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", required=True)
     parser.add_argument("--exit-code", required=True, type=int)
-    parser.add_argument("--output", required=True, type=Path)
+    parser.add_argument("--events", required=True, type=Path)
+    parser.add_argument("--stderr", type=Path)
+    parser.add_argument("--mask-env", nargs="*", default=[], metavar="NAME")
     args = parser.parse_args(argv)
     try:
         return _comment(args)
@@ -143,9 +106,8 @@ def _comment(args: argparse.Namespace) -> int:
     server, run_id = env.get("GITHUB_SERVER_URL", ""), env.get("GITHUB_RUN_ID", "")
     repository = env["GITHUB_REPOSITORY"]
     text = body(
-        args.stack,
-        args.exit_code,
-        args.output.read_text(errors="replace") if args.output.exists() else "",
+        load(args.stack, args.exit_code, args.events, args.stderr),
+        Masker.from_env(args.mask_env),
         commit=pull_request.get("head", {}).get("sha", ""),
         run_url=f"{server}/{repository}/actions/runs/{run_id}" if server and run_id else "",
     )

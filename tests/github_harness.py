@@ -10,10 +10,10 @@ from typing import Any
 import pulumi
 
 from harness import GITHUB, ProgramRun, fake_id, mock_private_key, run_program
-from matra_github.workflows import SECRET_SETTINGS
+from matra_github.workflows import secret_settings
 
 STACK = "org"
-SECRET_KEYS = SECRET_SETTINGS
+SECRET_KEYS = secret_settings()
 SECRETS = {key: f"stand-in-{key}" for key in SECRET_KEYS}
 """A value for each secret setting (an operator sets them with --secret)."""
 

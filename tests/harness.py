@@ -264,6 +264,9 @@ class Resource:
     """The provider reference the program gave ("" for the package's default provider)."""
     version: str = ""
     """The provider package's version the SDK asked for (the default provider's)."""
+    provider_config: Mapping[str, str] = field(default_factory=dict)
+    """The stack's config the default provider of its package is configured with (the
+    whole stack config: the provider takes its package's keys)."""
     delete_before_replace: bool = False
     delete_before_replace_defined: bool = False
     """Whether the program set delete_before_replace (either way) rather than leaving it to
@@ -368,6 +371,9 @@ class ProgramRun:
     """What the program logged as errors (pulumi.log.error), in order."""
     exit_status: Any = None
     """The status the program ended with by SystemExit (None: it did not)."""
+    config: dict[str, str] = field(default_factory=dict)
+    """The config the program ran with (full keys): a provider's own (github:owner) is
+    what the engine configures its default provider with."""
 
     def of_type(self, type_token: str) -> list[Resource]:
         return [r for r in self.registrations if r.type == type_token]
@@ -484,6 +490,7 @@ def run(
         warnings=log.warnings,
         infos=log.infos,
         errors=log.errors,
+        config=dict(config or {}),
     )
     try:
         run_body(body)
@@ -562,6 +569,7 @@ def run_program(
         stack_outputs=dict(done.stack_outputs),
         errors=list(done.errors),
         exit_status=done.exit_status,
+        config=dict(done.config),
     )
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2
@@ -34,6 +34,7 @@ from pulumi_policy import EnforcementLevel, Policy
 
 from harness import ROOT, ProgramRun, Resource, run_program
 from matra_policies import PACK_NAME, POLICIES
+from matra_policies.types import GITHUB_ENVIRONMENT
 from pulumi_private import UNKNOWN, analyzer_servicer, is_secret_wire, proto, secret_wire
 
 __all__ = [
@@ -117,14 +118,21 @@ def _urn(resource: Resource, type_: str, name: str) -> str:
     return f"{stack}::{project}::{type_}::{name}"
 
 
-def _provider(resource: Resource) -> Resource | None:
-    """The default provider the engine gives a custom resource of the program."""
+def _provider(resource: Resource, config: Mapping[str, str] | None = None) -> Resource | None:
+    """The default provider the engine gives a custom resource of the program, configured
+    with the stack's config of its package (github:owner)."""
     if not resource.custom or resource.type.startswith("pulumi:") or resource.provider:
         return None
     package = resource.type.split(":", 1)[0]
     name = f"default_{resource.version.replace('.', '_')}" if resource.version else "default"
     kind = f"pulumi:providers:{package}"
-    props = {"version": resource.version} if resource.version else {}
+    props: dict[str, Any] = {
+        key.split(":", 1)[1]: value
+        for key, value in (config or {}).items()
+        if key.startswith(f"{package}:")
+    }
+    if resource.version:
+        props["version"] = resource.version
     return Resource(kind, name, props, urn=_urn(resource, kind, name))
 
 
@@ -149,7 +157,7 @@ def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
 def _described(resource: Resource, props: Mapping[str, Any]) -> dict[str, Any]:
     """What both request kinds say of a resource: type, properties, urn, name, options,
     the provider."""
-    provider = _provider(resource)
+    provider = _provider(resource, resource.provider_config)
     return dict(
         type=resource.type,
         properties=_struct(props),
@@ -184,6 +192,13 @@ def stack_state(resource: Resource) -> dict[str, Any]:
     if resource.type.startswith("pulumi:") or resource.type == COMMAND:
         return state
     planned = {key: _planned(value) for key, value in state.items()}
+    if resource.type == GITHUB_ENVIRONMENT:
+        # The github provider plans no reviewers as [], and a block's empty users or
+        # teams (sets in its schema) as null.
+        planned["reviewers"] = [
+            {key: (None if ids == [] else ids) for key, ids in block.items()}
+            for block in planned.get("reviewers") or []
+        ]
     if resource.type not in UNPLANNED_ID:
         planned.setdefault("id", resource.id or UNKNOWN)
     return planned
@@ -206,10 +221,10 @@ def stack_resource(resource: Resource) -> proto.AnalyzerResource:
 def engine_view(program: ProgramRun) -> list[Resource]:
     """Every resource the engine analyzes for a program run: what the program registered,
     the default provider of each package it used, and the stack (with its outputs)."""
-    resources = list(program.registrations)
+    resources = [replace(r, provider_config=program.config) for r in program.registrations]
     if not resources:
         return resources
-    providers = {p.urn: p for p in filter(None, map(_provider, resources))}
+    providers = {p.urn: p for p in filter(None, (_provider(r, program.config) for r in resources))}
     stack_part, project = resources[0].urn.split("::")[:2]
     stack = stack_part.removeprefix("urn:pulumi:")
     name = f"{project}-{stack}"

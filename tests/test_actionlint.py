@@ -1,6 +1,6 @@
 """actionlint (pinned in tests/tools.env, built by scripts/test-tools.sh) passes every
-workflow, with shellcheck over every `run:` block; the app repository's caller is also
-checked against the reusable workflow it calls (its inputs and secrets). The shared
+workflow, with shellcheck over every `run:` block; the app repository's callers are also
+checked against the reusable workflows they call (their inputs). The shared
 action's `run:` blocks, which actionlint leaves alone, go through shellcheck here. A
 broken workflow is rejected."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from harness import ROOT
 from tools import require
-from workflow_files import EXAMPLE, WORKFLOW_DIR, actions
+from workflow_files import WORKFLOW_DIR, actions, examples
 
 WORKFLOWS = sorted(WORKFLOW_DIR.glob("*.yml"))
 
@@ -39,32 +39,44 @@ def actionlint(
 
 def test_every_workflow_passes_actionlint_and_shellcheck():
     assert WORKFLOWS, "no workflows"
-    result = actionlint(*WORKFLOWS, EXAMPLE)
+    result = actionlint(*WORKFLOWS, *(ROOT / doc.path for doc in examples().values()))
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
-def test_the_app_callers_inputs_and_secrets_fit_the_reusable_workflow(tmp_path):
-    """The caller names matra-infra's workflow by repository; here it calls the local
-    copy, so actionlint checks every input and secret it passes against the definition."""
+REMOTE = "matra-io/matra-infra/.github/workflows/{}@0000000000000000000000000000000000000000"
+
+
+def test_the_app_callers_inputs_fit_the_reusable_workflows(tmp_path):
+    """A caller names matra-infra's workflow by repository; here it calls the local copy,
+    so actionlint checks every input it passes against the definition."""
     project = tmp_path / "app"
     (project / ".github" / "workflows").mkdir(parents=True)
     shutil.copy(ROOT / ".github" / "actionlint.yaml", project / ".github")
-    shutil.copy(WORKFLOW_DIR / "deploy-app.yml", project / ".github" / "workflows")
-    caller = EXAMPLE.read_text()
-    remote = "matra-io/matra-infra/.github/workflows/deploy-app.yml@v1.0.0"
-    assert remote in caller
-    (project / ".github" / "workflows" / "deploy.yml").write_text(
-        caller.replace(remote, "./.github/workflows/deploy-app.yml")
-    )
+    callers = examples()
+    assert callers
+    for name, doc in callers.items():
+        called = [
+            job["uses"].split("@")[0].rsplit("/", 1)[1]
+            for job in doc.jobs().values()
+            if "uses" in job
+        ]
+        for workflow in called:
+            shutil.copy(WORKFLOW_DIR / workflow, project / ".github" / "workflows")
+            remote = REMOTE.format(workflow)
+            assert remote in doc.text
+            (project / ".github" / "workflows" / name).write_text(
+                doc.text.replace(remote, f"./.github/workflows/{workflow}")
+            )
     (project / ".git").mkdir()  # actionlint finds the project by its .git
     # (The scripts are shellchecked above; here the call alone matters.)
     result = actionlint(cwd=project, shellcheck=False)
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
-    broken = caller.replace(remote, "./.github/workflows/deploy-app.yml").replace(
-        "      infra-ref: v1.0.0\n", ""
-    )
-    (project / ".github" / "workflows" / "deploy.yml").write_text(broken)
+    caller = callers["app-deploy.yml"].text
+    broken = caller.replace(
+        REMOTE.format("deploy-app.yml"), "./.github/workflows/deploy-app.yml"
+    ).replace('      infra-ref: "0000000000000000000000000000000000000000"\n', "")
+    (project / ".github" / "workflows" / "app-deploy.yml").write_text(broken)
     result = actionlint(cwd=project, shellcheck=False)
     assert result.returncode == 1
     assert 'input "infra-ref" is required' in result.stdout

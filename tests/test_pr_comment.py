@@ -1,67 +1,32 @@
 """scripts/pr_comment.py (the preview job's comment): one comment per stack, created once
-and edited on every later push, saying whether the preview passed, with the policy report
-on top and the whole preview (the plan and the diff) folded below. Against a stand-in
-for GitHub's API on loopback."""
+and edited on every later push, built from the preview's events (scripts/preview_report.py:
+the verdict, the policy report, what changes), every value of the job's secrets masked.
+Against a stand-in for GitHub's API on loopback; the events are a real capture
+(tests/data)."""
 
 import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
-from pr_comment import MARKER, MAX_OUTPUT, body, fenced, main, policy_report
+from pr_comment import MARKER, body, main
+from preview_report import GITHUB_LIMIT, Masker, load
 
-PREVIEW = """\
-Previewing update (prod):
-     Type                              Name              Plan
- +   pulumi:pulumi:Stack               matra-infra-prod  create
- +   ├─ digitalocean:index/firewall:Firewall  api-firewall  create
-
-Policies:
-    \u274c matra-infra@v0.0.0 (local: policies)
-        - [mandatory]  digitalocean-firewall-no-public-ingress  (api-firewall)
-          digitalocean.Firewall 'api-firewall': inbound rule opens tcp port 22 to \
-0.0.0.0/0. Fix: admit SSH only from the admin CIDRs (matra-infra:adminSshSources).
-
-Resources:
-    + 40 to create
-"""
+EVENTS = Path(__file__).parent / "data" / "preview-dev-events.jsonl"
 
 
 def test_the_body_says_which_stack_failed_and_why():
-    text = body("prod", 255, "\x1b[31m" + PREVIEW, commit="0123456789abcdef0123", run_url="u")
+    text = body(load("dev", 255, EVENTS), Masker([]), commit="0123456789abcdef0123", run_url="u")
     lines = text.splitlines()
-    assert lines[0] == MARKER.format(stack="prod")
-    assert lines[1].startswith("### `pulumi preview` of **prod**: failed (exit code 255)")
-    assert lines[2] == "commit 0123456789ab · [run](u)"
-    report = text.index("**Policy pack**")
-    assert text.index("[mandatory]  digitalocean-firewall-no-public-ingress") > report
-    assert text.index("<details>") > text.index("Fix: admit SSH only")
-    assert "\x1b[" not in text
-    assert "+ 40 to create" in text
-
-
-def test_a_passing_preview_says_so():
-    text = body("dev", 0, "Previewing update (dev):\nResources:\n    + 3 to create\n")
-    assert "of **dev**: passed" in text
-    assert "(no policy report in the output)" in text
-
-
-def test_the_policy_section_ends_at_the_next_heading():
-    assert policy_report(PREVIEW).splitlines()[0] == "Policies:"
-    assert policy_report(PREVIEW).splitlines()[-1].endswith("(matra-infra:adminSshSources).")
-    assert policy_report("Policy Violations:\n    [advisory] x\nResources:\n") == (
-        "Policy Violations:\n    [advisory] x"
-    )
-
-
-def test_a_long_preview_keeps_its_end_and_backticks_cannot_close_the_block():
-    text = body("prod", 0, "x" * (MAX_OUTPUT * 2) + "\nthe end")
-    assert "the start is cut" in text and text.count("x") < MAX_OUTPUT + 10
-    assert "the end" in text
-    assert fenced("a ```` b").startswith("`````\n")
+    assert lines[0] == MARKER.format(stack="dev")
+    assert lines[1] == "commit 0123456789ab · [run](u)"
+    assert lines[2].startswith("### `pulumi preview` of **dev**: failed (exit code 255)")
+    assert "| mandatory | `command-remote-host-key-pinned` |" in text
+    assert len(text) < GITHUB_LIMIT
 
 
 class GitHubStandIn(BaseHTTPRequestHandler):
@@ -116,9 +81,9 @@ def comment(tmp_path, api, monkeypatch, capsys, stack="prod", exit_code=255, err
     (to stderr with ``err``)."""
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"pull_request": {"number": 7, "head": {"sha": "f" * 40}}}))
-    output = tmp_path / "preview.txt"
-    output.write_text(PREVIEW)
     for name, value in {
+        # A "secret" the capture's policy report shows: the comment must mask it.
+        "PULUMI_CONFIG_PASSPHRASE": "has backups off",
         "GITHUB_TOKEN": "t0ken",
         "GITHUB_REPOSITORY": "matra-io/matra-infra",
         "GITHUB_EVENT_PATH": str(event),
@@ -127,7 +92,18 @@ def comment(tmp_path, api, monkeypatch, capsys, stack="prod", exit_code=255, err
         "GITHUB_RUN_ID": "42",
     }.items():
         monkeypatch.setenv(name, value)
-    code = main(["--stack", stack, "--exit-code", str(exit_code), "--output", str(output)])
+    code = main(
+        [
+            "--stack",
+            stack,
+            "--exit-code",
+            str(exit_code),
+            "--events",
+            str(EVENTS),
+            "--mask-env",
+            "PULUMI_CONFIG_PASSPHRASE",
+        ]
+    )
     printed = capsys.readouterr()
     return code, printed.err if err else printed.out
 
@@ -142,6 +118,7 @@ def test_the_first_preview_of_a_stack_creates_its_comment(tmp_path, github, monk
     assert (method, path) == ("POST", "/repos/matra-io/matra-infra/issues/7/comments")
     assert payload["body"].startswith(MARKER.format(stack="prod"))
     assert "https://github.com/matra-io/matra-infra/actions/runs/42" in payload["body"]
+    assert "commit ffffffffffff" in payload["body"]
 
 
 def test_a_later_push_edits_the_stacks_comment_even_past_the_first_page(
@@ -158,11 +135,20 @@ def test_a_later_push_edits_the_stacks_comment_even_past_the_first_page(
     assert "of **prod**: passed" in payload["body"]
 
 
+def test_a_secret_of_the_job_never_reaches_the_comment(tmp_path, github, monkeypatch, capsys):
+    api, stand_in = github
+    code, _ = comment(tmp_path, api, monkeypatch, capsys)
+    assert code == 0
+    text = stand_in.calls[-1][2]["body"]
+    # The capture's advisory violations hold the stand-in secret's value: masked.
+    unmasked = body(load("prod", 255, EVENTS), Masker([]))
+    assert "has backups off" in unmasked
+    assert "has backups off" not in text and "***" in text
+
+
 def test_outside_a_pull_request_workflow_it_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
-    output = tmp_path / "preview.txt"
-    output.write_text(PREVIEW)
-    assert main(["--stack", "prod", "--exit-code", "0", "--output", str(output)]) == 1
+    assert main(["--stack", "prod", "--exit-code", "0", "--events", str(EVENTS)]) == 1
     assert capsys.readouterr().err.splitlines() == [
         "pr_comment: GITHUB_EVENT_PATH is missing (from the environment or the event: it runs "
         "in a pull request's workflow)"

@@ -1,22 +1,28 @@
-"""The workflows hold what they promise, read as data (tests/workflow_files.py):
+"""The workflows hold what they promise. Where a workflow decides something in a script
+(which pull requests can read their environments, whether every preview passed, the
+release a build hands on, whether a plan is the approved one, whether a restored venv is
+used), the script is run here as the runner runs it, on each case. The rest is read as
+data (tests/workflow_files.py):
 
 - every pull request runs the test suite and previews every shipped stack with the
-  policy pack and that stack's own policy config, comments, and fails on a failed preview;
-- prod is updated (and the app deployed to prod) only in the production environment and
-  only after staging; one update per stack at a time; refreshed; the pack enforced;
-- no secret value is written in a file: secrets come from secrets.* into `env:`, `with:`
-  and a reusable workflow's `secrets:` alone, never into a script's text;
-- every action is pinned: a full commit SHA with its release tag in a comment, or an
-  exact release tag;
-- permissions are minimal: contents: read everywhere, pull-requests: write only for the
-  job that writes the pull request comment.
+  policy pack and that stack's own policy config, in the stack's preview environment or
+  offline, comments, and fails on a failed preview;
+- every `pulumi up` applies a plan saved by a preview of the same stack, with the pack,
+  in its own job (staging) or in a job it needs, outside the environment that writes
+  (prod: plan-prod, before the approval); refreshed; one update per stack at a time;
+  prod only after staging succeeded, in the production environment;
+- the app is deployed by digest, the build's, staging first;
+- no secret value is written in a file; every action is pinned;
+- a job asks for a permission only where one of its steps uses it.
 
 Each check also runs on a copy of the files broken on purpose, and must fail there.
+(Which job can read which credential is tests/test_threat_model.py's.)
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,22 +36,18 @@ from workflow_files import (
     commands,
     environment,
     everything,
-    example,
     flag,
     named,
     pulumi_commands,
+    run_script,
     run_stacks_step,
+    step,
 )
 
 DOCS = everything()
 MATRIX_STACK = "${{ matrix.stack }}"
 UPDATED = {"staging": "staging", "prod": "production"}
 """The stacks main updates, with the environment each update runs in."""
-DEPLOYED = {
-    "${{ inputs.staging-stack }}": "staging",
-    "${{ inputs.production-stack }}": "production",
-}
-"""The stacks the app workflow deploys to, with their environments."""
 
 
 def only_after_success(job: dict[str, Any]) -> bool:
@@ -58,7 +60,31 @@ def needs(job: dict[str, Any]) -> set[str]:
     return {value} if isinstance(value, str) else set(value)
 
 
+def upstream(jobs: dict[str, Any], job_id: str) -> set[str]:
+    """Every job ``job_id`` waits for, directly or not."""
+    found: set[str] = set()
+    todo = list(needs(jobs[job_id]))
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo += needs(jobs[current])
+    return found
+
+
 # -- previews ---------------------------------------------------------------------------
+
+
+def _check_preview_command(job_id: str, words: list[str]) -> None:
+    assert flag(words, "--stack") == MATRIX_STACK, f"{job_id} previews {flag(words, '--stack')}"
+    assert flag(words, "--policy-pack") == "policies", (
+        f"{job_id}: the preview needs the policy pack"
+    )
+    config = flag(words, "--policy-pack-config")
+    assert config == f"policies/config/{MATRIX_STACK}.json", (
+        f"{job_id}: each stack needs its own --policy-pack-config, got {config}"
+    )
+    assert "--json" in words, f"{job_id}: the report is built from the preview's events (--json)"
 
 
 def check_previews(docs: list[Doc], root: Path) -> None:
@@ -69,48 +95,165 @@ def check_previews(docs: list[Doc], root: Path) -> None:
     assert not {"paths", "paths-ignore"} & set(filters), "required checks must run on every PR"
     jobs = pr.jobs()
     assert any(
-        ".ci/run" in words for _, step in pr.steps() for words in commands(step.get("run") or "")
+        ".ci/run" in words for _, step_ in pr.steps() for words in commands(step_.get("run") or "")
     ), "the test job must run the test suite (.ci/run)"
 
-    previewing = {
-        job_id: job
-        for job_id, job in jobs.items()
-        for step in job.get("steps") or []
-        if pulumi_commands(step, "preview")
-    }
-    assert len(previewing) == 1, f"one preview job expected, found {sorted(previewing)}"
-    ((job_id, job),) = previewing.items()
-    assert {"test", "stacks"} <= needs(job), f"{job_id} must run after the tests and the list"
-    strategy = job.get("strategy") or {}
-    assert strategy.get("matrix") == {"stack": "${{ fromJSON(needs.stacks.outputs.stacks) }}"}, (
-        f"{job_id}: the matrix must be the stacks job's list, got {strategy.get('matrix')}"
+    previewing = {}
+    for job_id, job in jobs.items():
+        for step_ in job.get("steps") or []:
+            for words in pulumi_commands(step_, "preview"):
+                previewing[job_id] = job
+                _check_preview_command(job_id, words)
+            if "scripts/offline_preview.py" in (step_.get("run") or ""):
+                previewing[job_id] = job
+                assert '--stack "$STACK"' in step_["run"] and step_["env"]["STACK"] == MATRIX_STACK
+    assert len(previewing) == 2, (
+        f"a preview job and an offline one expected, found {sorted(previewing)}"
     )
-    assert strategy.get("fail-fast") is False, f"{job_id}: each stack must report its own check"
-    steps = job["steps"]
-    for step in steps:
-        for words in pulumi_commands(step, "preview"):
-            assert flag(words, "--stack") == MATRIX_STACK, f"previews {flag(words, '--stack')}"
-            assert flag(words, "--policy-pack") == "policies", "the preview needs the policy pack"
-            config = flag(words, "--policy-pack-config")
-            assert config == f"policies/config/{MATRIX_STACK}.json", (
-                f"each stack needs its own --policy-pack-config, got {config}"
-            )
-            assert "exit-code=${PIPESTATUS[0]}" in step["run"], "the preview's status is lost"
+    for job_id, job in previewing.items():
+        assert {"test", "stacks"} <= needs(job), f"{job_id} must run after the tests and the list"
+        strategy = job.get("strategy") or {}
+        assert strategy.get("matrix") == {
+            "stack": "${{ fromJSON(needs.stacks.outputs.stacks) }}"
+        }, f"{job_id}: the matrix must be the stacks job's list, got {strategy.get('matrix')}"
+        assert strategy.get("fail-fast") is False, (
+            f"{job_id}: each stack must report its own result"
+        )
+        assert any(
+            ["exit", "1"] in commands(s.get("run") or "") and "exit-code != '0'" in str(s.get("if"))
+            for s in job["steps"]
+        ), f"{job_id}: a failed preview (a mandatory violation) must fail the job"
+    with_state = [j for j, job in previewing.items() if environment(job)]
+    assert len(with_state) == 1 and environment(jobs[with_state[0]]) == f"preview-{MATRIX_STACK}", (
+        "the preview with the stack's state runs in the stack's preview environment"
+    )
+    comment = [
+        s for s in jobs[with_state[0]]["steps"] if "scripts/pr_comment.py" in (s.get("run") or "")
+    ]
+    assert len(comment) == 1, "one pull request comment per stack"
+    assert "always()" in str(comment[0].get("if")), "a failed preview must be commented too"
     stacks = run_stacks_step(pr, root)
     assert stacks == list(project_stacks(root)), f"the stacks job lists {stacks}"
     for stack in stacks:
         assert (root / "policies" / "config" / f"{stack}.json").is_file(), f"no config: {stack}"
 
-    comment = [s for s in steps if "scripts/pr_comment.py" in (s.get("run") or "")]
-    assert len(comment) == 1, "one pull request comment per stack"
-    assert "always()" in str(comment[0].get("if")), "a failed preview must be commented too"
-    assert any(
-        ["exit", "1"] in commands(s.get("run") or "") and "exit-code != '0'" in str(s.get("if"))
-        for s in steps
-    ), "a failed preview (a mandatory violation) must fail the check"
+
+def test_every_stack_is_previewed_with_its_own_policy_config():
+    check_previews(DOCS, ROOT)
 
 
-# -- updates and deploys ------------------------------------------------------------------
+def _credentials(docs: list[Doc], head: str, actor: str) -> str:
+    pr = named(docs, "pull-request.yml")
+    done = run_script(
+        step(pr, "stacks", "credentials")["run"],
+        {"HEAD_REPOSITORY": head, "REPOSITORY": "matra-io/matra-infra", "ACTOR": actor},
+    )
+    assert done.returncode == 0, done.stdout
+    return done.outputs["credentials"]
+
+
+@pytest.mark.parametrize(
+    ("head", "actor", "expected"),
+    [
+        ("matra-io/matra-infra", "alice", "environment"),
+        ("someone/matra-infra", "someone", "none"),
+        ("matra-io/matra-infra", "dependabot[bot]", "none"),
+    ],
+    ids=["a-branch-here", "a-fork", "dependabot"],
+)
+def test_only_a_branch_of_this_repository_previews_against_the_state(head, actor, expected):
+    assert _credentials(DOCS, head, actor) == expected
+
+
+def test_the_credentials_check_fails_on_a_broken_copy():
+    docs = broken(DOCS, "pull-request.yml", ' || $ACTOR == "dependabot[bot]"', "")
+    assert _credentials(docs, "matra-io/matra-infra", "dependabot[bot]") == "environment"
+
+
+def _previews(docs: list[Doc], stacks: str, credentials: str, preview: str, offline: str) -> int:
+    pr = named(docs, "pull-request.yml")
+    done = run_script(
+        step(pr, "previews", "Every shipped stack")["run"],
+        {"STACKS": stacks, "CREDENTIALS": credentials, "PREVIEW": preview, "OFFLINE": offline},
+    )
+    return done.returncode
+
+
+@pytest.mark.parametrize(
+    ("stacks", "credentials", "preview", "offline", "passes"),
+    [
+        ("success", "environment", "success", "skipped", True),
+        ("success", "none", "skipped", "success", True),
+        ("success", "environment", "failure", "skipped", False),
+        # A reviewer never approved prod's preview: the check waits, then fails, never passes.
+        ("success", "environment", "cancelled", "skipped", False),
+        ("success", "environment", "skipped", "skipped", False),  # the tests failed
+        ("success", "none", "skipped", "failure", False),
+        ("failure", "", "skipped", "skipped", False),
+    ],
+)
+def test_previews_passes_only_when_every_stacks_preview_passed(
+    stacks, credentials, preview, offline, passes
+):
+    assert (_previews(DOCS, stacks, credentials, preview, offline) == 0) is passes
+
+
+def test_the_previews_check_fails_on_a_broken_copy():
+    docs = broken(
+        DOCS,
+        "pull-request.yml",
+        "if [[ $result != success ]]; then",
+        "if [[ $result == failure ]]; then",
+    )
+    assert _previews(docs, "success", "environment", "skipped", "skipped") == 0
+
+
+# -- updates ------------------------------------------------------------------------------
+
+
+def _path(value: str) -> str:
+    return value.replace("${{ runner.temp }}", "$RUNNER_TEMP")
+
+
+def _saved_plans(jobs: dict[str, Any]) -> dict[tuple[str, str], tuple[str, list[str]]]:
+    """(job, plan file) -> (stack, preview words) for every `preview --save-plan`."""
+    found = {}
+    for job_id, job in jobs.items():
+        for step_ in job.get("steps") or []:
+            for words in pulumi_commands(step_, "preview"):
+                plan = flag(words, "--save-plan")
+                if plan:
+                    found[job_id, _path(plan)] = (str(flag(words, "--stack")), words)
+    return found
+
+
+def _artifacts(job: dict[str, Any], action: str) -> dict[str, str]:
+    """name -> path of each artifact the job uploads or downloads (``action``)."""
+    return {
+        s["with"]["name"]: _path(s["with"]["path"])
+        for s in job.get("steps") or []
+        if str(s.get("uses", "")).startswith(f"actions/{action}-artifact@")
+    }
+
+
+def _planner(jobs: dict[str, Any], job_id: str, plan: str) -> tuple[str, str, list[str]]:
+    """Where the plan ``job_id`` applies was made: this job, or a job it waits for that
+    uploads the plan as an artifact this job downloads to that very path."""
+    plans = _saved_plans(jobs)
+    if (job_id, plan) in plans:
+        return (job_id, *plans[job_id, plan])
+    downloaded = _artifacts(jobs[job_id], "download")
+    for (other, saved), (stack, words) in plans.items():
+        uploaded = _artifacts(jobs[other], "upload")
+        for name, path in uploaded.items():
+            if (
+                path == saved
+                and name in downloaded
+                and f"{downloaded[name]}/{Path(saved).name}" == plan
+            ):
+                assert other in upstream(jobs, job_id), f"{job_id} does not wait for {other}"
+                return other, stack, words
+    raise AssertionError(f"{job_id}: no preview of this run saved the plan {plan} it applies")
 
 
 def check_updates(docs: list[Doc]) -> None:
@@ -118,9 +261,9 @@ def check_updates(docs: list[Doc]) -> None:
     assert (update.data["on"].get("push") or {}).get("branches") == ["main"], "push to main"
     found: dict[str, list[tuple[str, str, list[str]]]] = {}
     for doc in docs:
-        for job_id, step in doc.steps():
+        for job_id, step_ in doc.steps():
             for verb in ("up", "update", "destroy", "refresh"):
-                for words in pulumi_commands(step, verb):
+                for words in pulumi_commands(step_, verb):
                     assert doc.name == "update.yml", f"{doc.path} runs pulumi {verb}"
                     found.setdefault(str(flag(words, "--stack")), []).append((job_id, verb, words))
     assert set(found) == set(UPDATED), f"main updates {sorted(found)}, expected {set(UPDATED)}"
@@ -132,10 +275,26 @@ def check_updates(docs: list[Doc]) -> None:
         assert environment(job) == UPDATED[stack], (
             f"{job_id} updates {stack} outside the {UPDATED[stack]} environment"
         )
-        assert "--refresh" in words, f"{job_id}: refresh before the update"
+        assert "--refresh" in words, (
+            f"{job_id}: refresh, so a plan made on a world that moved fails"
+        )
         assert "--yes" in words and "--non-interactive" in words
         assert flag(words, "--policy-pack") == "policies", f"{job_id}: the pack is enforced"
         assert flag(words, "--policy-pack-config") == f"policies/config/{stack}.json"
+        plan = flag(words, "--plan")
+        assert plan, f"{job_id}: pulumi up applies exactly a plan (--plan), not what it finds"
+        planner, planned, preview = _planner(jobs, job_id, plan)
+        assert planned == stack, f"{job_id} applies {planned}'s plan to {stack}"
+        assert flag(preview, "--policy-pack") == "policies", (
+            f"{planner}: the plan is checked by the pack"
+        )
+        assert "--refresh" in preview, f"{planner}: the plan sees the world as it is"
+        if UPDATED[stack] == "production":
+            # The approver reads the plan before approving: it is made before the gate,
+            # with no write key.
+            assert planner != job_id and environment(jobs[planner]) != "production", (
+                f"{job_id}: prod's plan must be made before the approval, outside production"
+            )
         concurrency = job.get("concurrency") or {}
         assert stack in str(concurrency.get("group", "")), f"{job_id}: a concurrency group"
         assert concurrency.get("cancel-in-progress") is False, f"{job_id}: never cancel an up"
@@ -143,8 +302,43 @@ def check_updates(docs: list[Doc]) -> None:
     assert len(groups) == len(UPDATED), "one concurrency group per stack"
     (prod,) = found["prod"]
     (staging,) = found["staging"]
-    assert staging[0] in needs(jobs[prod[0]]), "prod is updated only after staging"
+    assert staging[0] in upstream(jobs, prod[0]), "prod is updated only after staging"
     assert only_after_success(jobs[prod[0]]), "prod must not run when staging failed"
+
+
+def test_every_update_applies_the_plan_a_preview_of_that_commit_made():
+    check_updates(DOCS)
+
+
+def _plan_check(docs: list[Doc], sha256: str, content: bytes) -> int:
+    update = named(docs, "update.yml")
+    script = step(update, "prod", "Check it is that plan")["run"]
+    with __import__("tempfile").TemporaryDirectory() as tmp:
+        (Path(tmp) / "plan").mkdir()
+        (Path(tmp) / "plan" / "plan.json").write_bytes(content)
+        done = run_script(script.replace("$RUNNER_TEMP", tmp), {"SHA256": sha256})
+    return done.returncode
+
+
+def test_update_prod_applies_only_the_plan_file_plan_prod_made():
+    import hashlib
+
+    plan = b'{"resourcePlans": {}}'
+    good = hashlib.sha256(plan).hexdigest()
+    assert _plan_check(DOCS, good, plan) == 0
+    assert _plan_check(DOCS, good, plan + b" ") == 1  # another plan, same name
+    assert _plan_check(DOCS, "", plan) == 1  # plan (prod) made none
+
+
+def test_the_plan_check_fails_on_a_broken_copy():
+    docs = broken(DOCS, "update.yml", "          exit 1\n", "", after="name: Check it is that plan")
+    assert _plan_check(docs, "0" * 64, b"{}") == 0
+
+
+# -- deploys -----------------------------------------------------------------------------
+
+DEPLOYED = {"staging": "staging", "prod": "production"}
+"""The app workflow's deploy jobs and their environments."""
 
 
 def check_deploys(docs: list[Doc]) -> None:
@@ -152,31 +346,31 @@ def check_deploys(docs: list[Doc]) -> None:
     jobs = app.jobs()
     deploying: dict[str, str] = {}
     for job_id, job in jobs.items():
-        reads = [
-            words
-            for step in job.get("steps") or []
-            for words in commands(step.get("run") or "")
-            if "scripts/stack_outputs.py" in words
-        ]
         deploys = [
-            words
-            for step in job.get("steps") or []
-            for words in commands(step.get("run") or "")
+            (step_, words)
+            for step_ in job.get("steps") or []
+            for words in commands(step_.get("run") or "")
             if words[1:3] == ["-m", "deploy"]
         ]
         if not deploys:
             continue
-        assert len(reads) == 1 == len(deploys), f"{job_id}: read the outputs, then deploy"
-        env = {k: v for s in job["steps"] for k, v in (s.get("env") or {}).items()}
-        stack = env.get(str(flag(reads[0], "--stack")).lstrip("$"))
-        assert stack in DEPLOYED, f"{job_id} deploys {stack}"
-        assert environment(job) == DEPLOYED[stack], f"{job_id} deploys outside its environment"
-        assert flag(deploys[0], "--outputs") == flag(reads[0], "--out")
-        assert flag(deploys[0], "--release") == "$RELEASE"
+        ((deploy_step, words),) = deploys
+        assembled = [
+            s for s in job["steps"] if "scripts/deploy_material.py assemble" in (s.get("run") or "")
+        ]
+        assert len(assembled) == 1, f"{job_id}: the outputs come from the environment's material"
+        assert not any(
+            words[0] == "pulumi" for s in job["steps"] for words in commands(s.get("run") or "")
+        ), f"{job_id}: the app's deploy reads no state"
+        assert flag(words, "--release") == "$RELEASE"
+        assert deploy_step["env"]["RELEASE"] == "${{ needs.build.outputs.release }}", (
+            f"{job_id}: deploys something else than the build's release (its digest)"
+        )
         assert only_after_success(job), f"{job_id} must not run after a failure"
-        deploying[DEPLOYED[stack]] = job_id
-    assert set(deploying) == {"staging", "production"}, f"deploys to {sorted(deploying)}"
+        deploying[environment(job) or ""] = job_id
+    assert set(deploying) == set(DEPLOYED.values()), f"deploys to {sorted(deploying)}"
     assert deploying["staging"] in needs(jobs[deploying["production"]]), "prod after staging"
+    assert jobs["build"]["outputs"]["release"] == "${{ steps.release.outputs.release }}"
 
     caller = named(docs, "app-deploy.yml")
     push = caller.data["on"]["push"]
@@ -184,7 +378,81 @@ def check_deploys(docs: list[Doc]) -> None:
     (call,) = caller.jobs().values()
     workflow, ref = call["uses"].rsplit("@", 1)
     assert workflow.endswith("/.github/workflows/deploy-app.yml")
-    assert call["with"]["infra-ref"] == ref, "the deploy command comes from the workflow's ref"
+    assert call["with"]["infra-ref"] == ref, "the deploy command comes from the workflow's commit"
+
+
+def test_the_app_reaches_prod_only_behind_its_environment_after_staging():
+    check_deploys(DOCS)
+
+
+def _release(docs: list[Doc], digest: str) -> tuple[int, str]:
+    app = named(docs, "deploy-app.yml")
+    done = run_script(
+        step(app, "build", "release")["run"],
+        {
+            "IMAGE": "registry.digitalocean.com/matra/api",
+            "DIGEST": digest,
+            "GITHUB_SHA": "3f9c2ab" + "0" * 33,
+        },
+    )
+    return done.returncode, done.outputs.get("release", "")
+
+
+def test_the_build_hands_on_its_tag_pinned_to_the_digest_the_push_got():
+    digest = "sha256:" + "ab" * 32
+    assert _release(DOCS, digest) == (0, f"3f9c2ab{'0' * 33}@{digest}")
+    for bad in ("", "sha256:abc", "latest"):
+        assert _release(DOCS, bad)[0] == 1, bad
+
+
+def test_the_release_check_fails_on_a_broken_copy():
+    docs = broken(
+        DOCS, "deploy-app.yml", 'echo "release=$GITHUB_SHA@$DIGEST"', 'echo "release=$GITHUB_SHA"'
+    )
+    code, release = _release(docs, "sha256:" + "ab" * 32)
+    assert code == 0 and "@sha256:" not in release
+
+
+# -- the restored virtualenv ---------------------------------------------------------------
+
+
+def _restored(docs: list[Doc], lock: str, tmp: Path) -> tuple[int, bool, str]:
+    """The shared action's venv step in a checkout whose venv is this one (restored from
+    a cache) and whose lock is ``lock``: its exit code, whether it kept the venv, its
+    output. `make` is a stand-in that records its call."""
+    action = named(docs, "action.yml")
+    (script,) = [
+        s["run"] for s in action.data["runs"]["steps"] if "make venv" in (s.get("run") or "")
+    ]
+    (tmp / "requirements.txt").write_text(lock)
+    (tmp / "venv").symlink_to(ROOT / "venv")
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "make").write_text('#!/bin/sh\necho "make $*"\n')
+    (bin_dir / "make").chmod(0o755)
+    done = run_script(script, {"RESTORED": "true"}, cwd=tmp, path=[bin_dir])
+    kept = (tmp / "venv").exists()
+    if kept:
+        (tmp / "venv").unlink()
+    return done.returncode, kept, done.stdout
+
+
+def test_a_restored_venv_is_used_only_when_it_is_the_locks(tmp_path):
+    lock = (ROOT / "requirements.txt").read_text()
+    code, kept, output = _restored(DOCS, lock, tmp_path / "a")
+    assert (code, kept) == (0, True) and "make venv" in output
+    shutil.rmtree(tmp_path / "a")
+    other = lock.replace("pytest==9.2.0", "pytest==9.1.0", 1)
+    assert other != lock
+    code, kept, output = _restored(DOCS, other, tmp_path / "b")
+    assert (code, kept) == (0, False), output  # rebuilt
+    assert "is not requirements.txt's; building it again" in output
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dirs(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
 
 
 # -- secrets ------------------------------------------------------------------------------
@@ -192,7 +460,9 @@ def check_deploys(docs: list[Doc]) -> None:
 SECRETISH = re.compile(
     r"token|secret|password|passphrase|private|_key(_id)?$|ssh-key|username", re.I
 )
-FROM_STORE = re.compile(r"^\$\{\{\s*(secrets\.[A-Za-z_][A-Za-z0-9_]*|github\.token)\s*\}\}$")
+FROM_STORE = re.compile(
+    r"^\$\{\{\s*(secrets\.[A-Za-z_][A-Za-z0-9_]*|github\.token|steps\.app-token\.outputs\.token)\s*\}\}$"
+)
 CREDENTIAL = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----|dop_v1_[0-9a-f]{16,}|\bgh[pousr]_[A-Za-z0-9]{20,}"
     r"|github_pat_\w{20,}|\bAKIA[0-9A-Z]{16}\b|\bDO0[0-9A-Z]{17}\b"
@@ -223,39 +493,49 @@ def check_no_inline_secrets(docs: list[Doc]) -> None:
         problems: list[str] = []
         _walk(doc.data, "", problems)
         assert not problems, f"{doc.path}: {problems}"
-        for job_id, step in doc.steps():
-            script = step.get("run") or ""
+        for job_id, step_ in doc.steps():
+            script = step_.get("run") or ""
             assert "secrets." not in script, f"{doc.path} {job_id}: a secret in a script's text"
             assert not re.search(r"set -[a-z]*x|xtrace", script), f"{doc.path}: xtrace echoes"
+
+
+def test_no_secret_value_is_written_in_a_workflow():
+    check_no_inline_secrets(DOCS)
 
 
 # -- pins ---------------------------------------------------------------------------------
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
-RELEASE = re.compile(r"^v\d+\.\d+\.\d+$")
 
 
 def check_pinned(docs: list[Doc]) -> None:
     for doc in docs:
-        used = [step["uses"] for _, step in doc.steps() if "uses" in step]
+        used = [step_["uses"] for _, step_ in doc.steps() if "uses" in step_]
         used += [job["uses"] for job in doc.jobs().values() if "uses" in job]
-        assert used or doc.is_action, f"{doc.path} uses nothing?"
+        assert used or doc.is_action or doc.name == "pull-request.yml", f"{doc.path} uses nothing?"
         for uses in used:
             if uses.startswith("./"):
                 continue  # this repository's own action, at the checked-out commit
             assert "@" in uses, f"{doc.path}: {uses} names no version"
             ref = uses.rsplit("@", 1)[1]
-            assert SHA.match(ref) or RELEASE.match(ref), f"{doc.path}: {uses} is not pinned"
-            if SHA.match(ref):
-                lines = [line for line in doc.text.splitlines() if uses in line]
-                assert lines and all(
-                    re.search(r"#\s*v\d+\.\d+\.\d+\s*$", line) for line in lines
-                ), f"{doc.path}: {uses} without its release tag in a comment"
+            # github/ requires every action and reusable workflow pinned to a commit.
+            assert SHA.match(ref), f"{doc.path}: {uses} is not pinned to a commit"
+            lines = [line for line in doc.text.splitlines() if uses in line]
+            assert lines and all(re.search(r"#\s*v\d+\.\d+\.\d+\s*$", line) for line in lines), (
+                f"{doc.path}: {uses} without its release tag in a comment"
+            )
+
+
+def test_every_action_is_pinned():
+    check_pinned(DOCS)
 
 
 # -- permissions --------------------------------------------------------------------------
 
 READ = {"contents": "read"}
+USES = {"pull-requests": "scripts/pr_comment.py"}
+"""A write permission, and the script that needs it: a job asks for one only if it runs
+that script."""
 
 
 def check_permissions(docs: list[Doc]) -> None:
@@ -264,44 +544,22 @@ def check_permissions(docs: list[Doc]) -> None:
             continue
         assert doc.data.get("permissions") == READ, f"{doc.path}: workflow permissions"
         for job_id, job in doc.jobs().items():
-            comments = any(
-                "scripts/pr_comment.py" in (s.get("run") or "") for s in job.get("steps") or []
+            granted = job.get("permissions")
+            assert isinstance(granted, dict), (
+                f"{doc.path} {job_id}: permissions {granted}, not its own"
             )
-            wanted = {**READ, "pull-requests": "write"} if comments else READ
-            assert job.get("permissions") == wanted, (
-                f"{doc.path} {job_id}: permissions {job.get('permissions')}, expected {wanted}"
-            )
-
-
-# -- the real files pass ------------------------------------------------------------------
-
-
-def test_every_stack_is_previewed_with_its_own_policy_config():
-    check_previews(DOCS, ROOT)
-
-
-def test_prod_is_updated_only_behind_its_environment_after_staging():
-    check_updates(DOCS)
-
-
-def test_the_app_reaches_prod_only_behind_its_environment_after_staging():
-    check_deploys(DOCS)
-
-
-def test_no_secret_value_is_written_in_a_workflow():
-    check_no_inline_secrets(DOCS)
-
-
-def test_every_action_is_pinned():
-    check_pinned(DOCS)
+            runs = " ".join(s.get("run") or "" for s in job.get("steps") or [])
+            for scope, level in granted.items():
+                if level == "read":
+                    assert scope == "contents", f"{doc.path} {job_id}: {scope}: read"
+                    continue
+                assert scope in USES and USES[scope] in runs, (
+                    f"{doc.path} {job_id}: {scope}: {level}, which none of its steps uses"
+                )
 
 
 def test_permissions_are_minimal():
     check_permissions(DOCS)
-
-
-def test_the_examples_caller_is_the_app_repositorys_workflow():
-    assert example().data["name"] == "deploy"
 
 
 # -- ... and each check fails on a file broken on purpose ---------------------------------
@@ -309,7 +567,7 @@ def test_the_examples_caller_is_the_app_repositorys_workflow():
 Check = Callable[[list[Doc]], None]
 
 
-def _previews(docs: list[Doc]) -> None:
+def _previews_check(docs: list[Doc]) -> None:
     check_previews(docs, ROOT)
 
 
@@ -317,7 +575,7 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
     # (id, check, file, old, new, after, the failure's words)
     (
         "one-config-for-all",
-        _previews,
+        _previews_check,
         "pull-request.yml",
         '"policies/config/$STACK.json"',
         "policies/config/prod.json",
@@ -326,7 +584,7 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
     ),
     (
         "no-policy-pack",
-        _previews,
+        _previews_check,
         "pull-request.yml",
         "--policy-pack policies ",
         "",
@@ -335,16 +593,16 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
     ),
     (
         "fixed-matrix",
-        _previews,
+        _previews_check,
         "pull-request.yml",
         "stack: ${{ fromJSON(needs.stacks.outputs.stacks) }}",
         "stack: [dev, prod]",
-        "",
+        "name: preview (${{ matrix.stack }})",
         "the matrix must be the stacks job's list",
     ),
     (
         "a-stack-left-out",
-        _previews,
+        _previews_check,
         "pull-request.yml",
         'glob("Pulumi.*.yaml")',
         'glob("Pulumi.[dp]*.yaml")',
@@ -353,37 +611,88 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
     ),
     (
         "violation-passes",
-        _previews,
+        _previews_check,
         "pull-request.yml",
         "          exit 1\n",
         "",
+        "name: preview (${{ matrix.stack }})",
+        "must fail the job",
+    ),
+    (
+        "preview-without-its-environment",
+        _previews_check,
+        "pull-request.yml",
+        "      name: preview-${{ matrix.stack }}\n",
+        "      name: preview\n",
         "",
-        "must fail the check",
+        "runs in the stack's preview environment",
     ),
     (
         "prod-without-environment",
         check_updates,
         "update.yml",
-        "    environment: production\n",
-        "",
+        "      name: production\n",
+        "      name: plan-prod\n",
         "",
         "outside the production environment",
     ),
     (
-        "prod-not-after-staging",
+        "up-without-a-plan",
         check_updates,
         "update.yml",
-        "    needs: staging\n",
+        '            --plan "$RUNNER_TEMP/plan/plan.json" \\\n',
         "",
         "",
-        "only after staging",
+        "applies exactly a plan (--plan)",
+    ),
+    (
+        "plan-without-the-pack",
+        check_updates,
+        "update.yml",
+        '--save-plan "$RUNNER_TEMP/plan/plan.json" \\\n            --policy-pack policies',
+        '--save-plan "$RUNNER_TEMP/plan/plan.json" \\\n           ',
+        "",
+        "the plan is checked by the pack",
+    ),
+    (
+        "prod-planned-behind-the-gate",
+        check_updates,
+        "update.yml",
+        '            --plan "$RUNNER_TEMP/plan/plan.json" \\\n',
+        '            --plan "$RUNNER_TEMP/own.json" \\\n',
+        "",
+        "prod: no preview of this run saved the plan",
+    ),
+    (
+        "prod-planned-in-production",
+        check_updates,
+        "update.yml",
+        '          pulumi up --stack "$STACK" --yes --non-interactive --refresh --diff '
+        "--color never \\\n"
+        '            --plan "$RUNNER_TEMP/plan/plan.json" \\\n',
+        '          pulumi preview --stack "$STACK" --refresh --save-plan "$RUNNER_TEMP/own.json" '
+        "--policy-pack policies\n"
+        '          pulumi up --stack "$STACK" --yes --non-interactive --refresh --diff '
+        "--color never \\\n"
+        '            --plan "$RUNNER_TEMP/own.json" \\\n',
+        "",
+        "prod's plan must be made before the approval",
+    ),
+    (
+        "prod-not-after-staging",
+        lambda docs: check_updates(broken(docs, "update.yml", "    needs: staging\n", "")),
+        "update.yml",
+        "    needs: [staging, plan-prod]\n",
+        "    needs: [plan-prod]\n",
+        "",
+        "prod is updated only after staging",
     ),
     (
         "prod-even-if-staging-failed",
         check_updates,
         "update.yml",
-        "    needs: staging\n",
-        "    needs: staging\n    if: always()\n",
+        "    needs: [staging, plan-prod]\n",
+        "    needs: [staging, plan-prod]\n    if: always()\n",
         "",
         "must not run when staging failed",
     ),
@@ -391,10 +700,10 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
         "no-refresh",
         check_updates,
         "update.yml",
-        "--refresh ",
-        "",
-        "STACK: prod",
-        "refresh before the update",
+        "--refresh --diff",
+        "--diff",
+        "name: update (prod)",
+        "refresh, so a plan made on a world that moved fails",
     ),
     (
         "no-concurrency",
@@ -402,7 +711,7 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
         "update.yml",
         "      group: pulumi-up-prod\n",
         "      group: pulumi-up\n",
-        "",
+        "name: update (prod)",
         "a concurrency group",
     ),
     (
@@ -411,17 +720,27 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
         "pull-request.yml",
         "          set +e\n",
         "          set +e\n          pulumi up --stack prod --yes\n",
-        "",
+        "name: preview (${{ matrix.stack }})",
         "runs pulumi up",
     ),
     (
-        "app-prod-without-environment",
+        "app-prod-by-tag",
         check_deploys,
         "deploy-app.yml",
-        "    environment: production\n",
-        "",
-        "",
-        "outside its environment",
+        "RELEASE: ${{ needs.build.outputs.release }}",
+        "RELEASE: ${{ github.sha }}",
+        "name: deploy (prod)",
+        "deploys something else than the build's release",
+    ),
+    (
+        "app-prod-from-the-state",
+        check_deploys,
+        "deploy-app.yml",
+        "          venv/bin/python scripts/deploy_material.py assemble "
+        '--out "$RUNNER_TEMP/outputs.json"\n',
+        '          pulumi stack output --json --show-secrets > "$RUNNER_TEMP/outputs.json"\n',
+        "name: deploy (prod)",
+        "the outputs come from the environment's material",
     ),
     (
         "app-prod-not-after-staging",
@@ -436,9 +755,9 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
         "literal-key",
         check_no_inline_secrets,
         "pull-request.yml",
-        "${{ secrets.SPACES_ACCESS_KEY_ID }}",
-        "AKIAIOSFODNN7EXAMPL3",
-        "",
+        "AWS_ACCESS_KEY_ID: ${{ secrets.SPACES_ACCESS_KEY_ID }}\n          AWS_SECRET",
+        "AWS_ACCESS_KEY_ID: AKIAIOSFODNN7EXAMPL3\n          AWS_SECRET",
+        "name: pulumi preview with the policy pack",
         "a credential in the file",
     ),
     (
@@ -463,8 +782,8 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
         "xtrace",
         check_no_inline_secrets,
         "deploy-app.yml",
-        "run: venv/bin/python -m deploy",
-        "run: set -x; venv/bin/python -m deploy",
+        "          venv/bin/python -m deploy",
+        "          set -x; venv/bin/python -m deploy",
         "name: deploy (prod)",
         "xtrace echoes",
     ),
@@ -476,6 +795,15 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
         "actions/setup-go@v7",
         "",
         "is not pinned",
+    ),
+    (
+        "a-tag",
+        check_pinned,
+        "app-deploy.yml",
+        "deploy-app.yml@0000000000000000000000000000000000000000 # v1.0.0",
+        "deploy-app.yml@v1.0.0",
+        "",
+        "is not pinned to a commit",
     ),
     (
         "a-branch",
@@ -511,7 +839,7 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
         "      contents: read\n",
         "      contents: read\n      issues: write\n",
         "name: test",
-        "test: permissions",
+        "test: issues: write, which none of its steps uses",
     ),
     (
         "a-job-without-permissions",
@@ -529,7 +857,7 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
         "      contents: read\n",
         "      contents: read\n      pull-requests: write\n",
         "name: update (staging)",
-        "staging: permissions",
+        "staging: pull-requests: write, which none of its steps uses",
     ),
 ]
 

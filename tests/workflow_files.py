@@ -29,7 +29,8 @@ from harness import ROOT
 
 WORKFLOW_DIR = ROOT / ".github" / "workflows"
 ACTION_DIR = ROOT / ".github" / "actions"
-EXAMPLE = ROOT / "examples" / "app-deploy.yml"
+EXAMPLE_DIR = ROOT / "examples"
+EXAMPLE = EXAMPLE_DIR / "app-deploy.yml"
 
 _SECRET = re.compile(r"\$\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _VARIABLE = re.compile(r"\bvars\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -109,9 +110,14 @@ def example() -> Doc:
     return read(EXAMPLE)
 
 
+def examples() -> dict[str, Doc]:
+    """The app repository's callers (examples/app-*.yml) by file name."""
+    return {p.name: read(p) for p in sorted(EXAMPLE_DIR.glob("app-*.yml"))}
+
+
 def everything() -> list[Doc]:
     """Every Actions file this repository ships."""
-    return [*workflows().values(), *actions().values(), example()]
+    return [*workflows().values(), *actions().values(), *examples().values()]
 
 
 def named(docs: list[Doc], name: str) -> Doc:
@@ -236,6 +242,57 @@ def run_stacks_step(doc: Doc, cwd: Path) -> list[str]:
     return _run_step(step["run"], cwd)
 
 
+@dataclass(frozen=True)
+class StepRun:
+    """What a `run:` block did: its exit code, output, and what it wrote to $GITHUB_OUTPUT
+    and $GITHUB_STEP_SUMMARY."""
+
+    returncode: int
+    stdout: str
+    outputs: dict[str, str]
+    summary: str
+
+
+def run_script(
+    script: str, env: dict[str, str], cwd: Path = ROOT, path: list[Path] | None = None
+) -> StepRun:
+    """Run a step's script as the runner does (bash -eo pipefail, $GITHUB_OUTPUT,
+    $GITHUB_STEP_SUMMARY, $RUNNER_TEMP), with ``env`` as its step environment and
+    ``path`` first on PATH."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out, summary = Path(tmp) / "github_output", Path(tmp) / "summary"
+        out.write_text("")
+        summary.write_text("")
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+            cwd=cwd,
+            env={
+                "PATH": ":".join(
+                    [*map(str, path or []), str(Path(sys.executable).parent), os.environ["PATH"]]
+                ),
+                "GITHUB_OUTPUT": str(out),
+                "GITHUB_STEP_SUMMARY": str(summary),
+                "RUNNER_TEMP": tmp,
+                **env,
+            },
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        outputs = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
+        return StepRun(done.returncode, done.stdout + done.stderr, outputs, summary.read_text())
+
+
+def step(doc: Doc, job_id: str, name: str) -> dict[str, Any]:
+    """The step of ``job_id`` whose name starts with ``name`` (or whose id is ``name``)."""
+    (found,) = [
+        s
+        for s in doc.jobs()[job_id]["steps"]
+        if str(s.get("name", "")).startswith(name) or s.get("id") == name
+    ]
+    return found
+
+
 @functools.cache
 def _run_step(script: str, cwd: Path) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
@@ -255,3 +312,108 @@ def _run_step(script: str, cwd: Path) -> list[str]:
         text = out.read_text()
     outputs = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
     return list(json.loads(outputs["stacks"]))
+
+
+# -- jobs as the threat model sees them -------------------------------------------------
+
+_MATRIX = re.compile(r"\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
+
+
+def is_example(doc: Doc) -> bool:
+    return doc.path.startswith("examples/")
+
+
+def callers(docs: list[Doc], reusable: Doc) -> list[Doc]:
+    """The files whose jobs call ``reusable`` (by repository path or locally)."""
+    suffix = f"/.github/workflows/{reusable.name}"
+    return [
+        doc
+        for doc in docs
+        if any(
+            str(job.get("uses", "")).split("@")[0].endswith(suffix) for job in doc.jobs().values()
+        )
+    ]
+
+
+def repository_of(docs: list[Doc], doc: Doc) -> str:
+    """ "app" for the app repository's callers and the workflows only they call, else
+    "infra"."""
+    if is_example(doc):
+        return "app"
+    if doc.is_reusable and callers(docs, doc) and all(is_example(c) for c in callers(docs, doc)):
+        return "app"
+    return "infra"
+
+
+def triggers(docs: list[Doc], doc: Doc) -> frozenset[str]:
+    """The events that start ``doc``'s jobs; a reusable workflow's are its callers'."""
+    on = doc.data.get("on") or {}
+    events = set([on] if isinstance(on, str) else on)
+    if "workflow_call" in events:
+        events.discard("workflow_call")
+        for caller in callers(docs, doc):
+            events |= triggers(docs, caller)
+    return frozenset(events)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of a workflow, with what the threat model asks of it."""
+
+    doc: Doc
+    job_id: str
+    repository: str
+    triggers: frozenset[str]
+    environments: tuple[str, ...]
+    """The environment(s) it runs in: a matrix job's, one per leg."""
+    secrets: frozenset[str]
+    """The secrets its steps name (${{ secrets.X }}), GITHUB_TOKEN aside."""
+    variables: frozenset[str]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.doc.jobs()[self.job_id]
+
+    def __str__(self) -> str:
+        return f"{self.doc.name} {self.job_id}"
+
+
+def _matrix_values(job: dict[str, Any], variable: str, stacks: tuple[str, ...]) -> list[str]:
+    values = ((job.get("strategy") or {}).get("matrix") or {}).get(variable)
+    if isinstance(values, list):
+        return [str(v) for v in values]
+    return list(stacks)  # the stacks job's list: every shipped stack
+
+
+def job_environments(job: dict[str, Any], stacks: tuple[str, ...]) -> tuple[str, ...]:
+    name = environment(job)
+    if not name:
+        return ()
+    variables = _MATRIX.findall(name)
+    if not variables:
+        return (name,)
+    (variable,) = set(variables)
+    return tuple(_MATRIX.sub(value, name) for value in _matrix_values(job, variable, stacks))
+
+
+def all_jobs(docs: list[Doc], stacks: tuple[str, ...]) -> list[Job]:
+    """Every job of every workflow and caller (a job that only calls a reusable workflow
+    included: it reads nothing itself)."""
+    found = []
+    for doc in docs:
+        if doc.is_action:
+            continue
+        for job_id, job in doc.jobs().items():
+            text = json.dumps(job)
+            found.append(
+                Job(
+                    doc=doc,
+                    job_id=job_id,
+                    repository=repository_of(docs, doc),
+                    triggers=triggers(docs, doc),
+                    environments=job_environments(job, stacks),
+                    secrets=frozenset(_SECRET.findall(text)) - {"GITHUB_TOKEN"},
+                    variables=frozenset(_VARIABLE.findall(text)),
+                )
+            )
+    return found

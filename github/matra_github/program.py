@@ -1,25 +1,26 @@
 """matra-github: read the settings, look the repositories and reviewers up, and give each
-repository its guardrails; this repository also gets a read-only deploy key whose
-private half the app repository's deploy workflow checks it out with."""
+repository its guardrails (workflows.environments() says which environments, with which
+credentials); this repository also gets a read-only deploy key whose private half the
+app repository's deploy jobs check it out with."""
 
 from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_github as github
 import pulumi_tls as tls
 
-from .guardrails import RepositoryGuardrails, RepositoryGuardrailsArgs, ReviewerIds
+from .guardrails import EnvironmentArgs, RepositoryGuardrails, RepositoryGuardrailsArgs, ReviewerIds
 from .settings import GithubSettings, Reviewer, load
 from .workflows import (
-    APP_SECRETS,
+    APP_CLIENT_ID_VARIABLE,
+    APP_IMAGE_VARIABLE,
+    APP_REPOSITORY_VARIABLE,
     BACKEND_URL_VARIABLE,
     DEPLOY_KEY_SECRET,
-    ENVIRONMENTS,
-    INFRA_SECRETS,
+    INFRA_REQUIRED_CHECKS,
     SSH_RUNNER_VARIABLE,
-    infra_required_checks,
+    EnvironmentSpec,
+    environments,
 )
 
 
@@ -35,14 +36,13 @@ def main() -> None:
     settings: GithubSettings = load()
     infra = github.get_repository(full_name=settings.infra.full_name)
     app = github.get_repository(full_name=settings.app.full_name)
-    reviewers = reviewer_ids(settings.production_reviewers)
-    variables: dict[str, pulumi.Input[str]] = {
-        BACKEND_URL_VARIABLE: settings.backend_url,
-        SSH_RUNNER_VARIABLE: settings.ssh_runner,
+    reviewers = {
+        "production": reviewer_ids(settings.production_reviewers),
+        "preview": reviewer_ids(settings.preview_reviewers),
     }
 
-    # The app repository's deploy workflow checks this repository out (the deploy command
-    # and the stack files live here) with a key that can read this repository alone.
+    # The app repository's deploy jobs check this repository out (the deploy command
+    # lives here) with a key that can read this repository alone.
     deploy_key = tls.PrivateKey("infra-deploy-key", algorithm="ED25519")
     github.RepositoryDeployKey(
         "infra-deploy-key",
@@ -58,43 +58,66 @@ def main() -> None:
             "infra-workflow-access", repository=infra.name, access_level="organization"
         )
 
-    def guardrails(
-        name: str,
-        repository: github.GetRepositoryResult,
-        required_checks: Sequence[str],
-        secrets: Mapping[str, pulumi.Input[str]],
-    ) -> None:
-        """A repository's guardrails; both take the same approvals, reviewers and variables."""
-        RepositoryGuardrails(
-            name,
-            RepositoryGuardrailsArgs(
-                repository=repository.name,
-                default_branch=repository.default_branch,
-                required_checks=required_checks,
-                required_approvals=settings.required_approvals,
-                production_reviewers=reviewers,
-                secrets=secrets,
-                variables=variables,
-            ),
+    def variable_value(spec: EnvironmentSpec, name: str) -> str:
+        values = {
+            BACKEND_URL_VARIABLE: settings.backend_urls.get(spec.stack or "", ""),
+            APP_REPOSITORY_VARIABLE: settings.app.full_name,
+            APP_CLIENT_ID_VARIABLE: settings.deploy_material_app,
+        }
+        return values[name]
+
+    def environment(spec: EnvironmentSpec) -> EnvironmentArgs:
+        secrets: dict[str, pulumi.Input[str]] = {
+            credential.secret: settings.secrets[credential.setting_for(spec.stack or "")]
+            for credential in spec.credentials
+        }
+        if spec.deploy_key:
+            secrets[DEPLOY_KEY_SECRET] = deploy_key.private_key_openssh
+        return EnvironmentArgs(
+            name=spec.name,
+            any_branch=spec.any_branch,
+            reviewers=reviewers[spec.reviewers] if spec.reviewers else None,
+            secrets=secrets,
+            variables={name: variable_value(spec, name) for name in spec.variables},
         )
 
-    infra_checks = infra_required_checks()
-    guardrails(
+    specs = environments(settings.stacks, settings.unreviewed_previews)
+    RepositoryGuardrails(
         "infra",
-        infra,
-        infra_checks,
-        {name: settings.secrets[key] for name, key in INFRA_SECRETS.items()},
+        RepositoryGuardrailsArgs(
+            repository=infra.name,
+            default_branch=infra.default_branch,
+            required_checks=INFRA_REQUIRED_CHECKS,
+            required_approvals=settings.required_approvals,
+            environments=[environment(s) for s in specs if s.repository == "infra"],
+            variables={SSH_RUNNER_VARIABLE: settings.ssh_runner},
+        ),
     )
-    app_secrets: dict[str, pulumi.Input[str]] = {
-        name: settings.secrets[key] for name, key in APP_SECRETS.items()
-    }
-    app_secrets[DEPLOY_KEY_SECRET] = deploy_key.private_key_openssh
-    guardrails("app", app, settings.app_required_checks, app_secrets)
+    RepositoryGuardrails(
+        "app",
+        RepositoryGuardrailsArgs(
+            repository=app.name,
+            default_branch=app.default_branch,
+            required_checks=settings.app_required_checks,
+            required_approvals=settings.required_approvals,
+            environments=[environment(s) for s in specs if s.repository == "app"],
+            variables={
+                SSH_RUNNER_VARIABLE: settings.ssh_runner,
+                APP_IMAGE_VARIABLE: settings.app_image,
+            },
+        ),
+    )
 
-    pulumi.export("infraRequiredChecks", list(infra_checks))
+    pulumi.export("infraRequiredChecks", list(INFRA_REQUIRED_CHECKS))
     pulumi.export("appRequiredChecks", list(settings.app_required_checks))
-    pulumi.export("environments", list(ENVIRONMENTS))
+    pulumi.export(
+        "environments",
+        {
+            repository: {
+                s.name: list(s.secret_names()) for s in specs if s.repository == repository
+            }
+            for repository in ("infra", "app")
+        },
+    )
     pulumi.export("productionReviewers", [str(r) for r in settings.production_reviewers])
-    pulumi.export("infraSecrets", sorted(INFRA_SECRETS))
-    pulumi.export("appSecrets", sorted(app_secrets))
-    pulumi.export("variables", sorted(variables))
+    pulumi.export("previewReviewers", [str(r) for r in settings.preview_reviewers])

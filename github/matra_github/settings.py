@@ -1,19 +1,28 @@
 """The github/ stack's settings, read once with the main program's ConfigReader
 (components/settings/reader.py): one line per problem, naming the key, the value and
-what is allowed, and a ConfigError before any resource is registered."""
+what is allowed (never a secret's value), and a ConfigError before any resource is
+registered."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pulumi
 
 from components.settings.reader import ConfigReader
 
-from .workflows import SECRET_SETTINGS
+from .workflows import (
+    DEPLOYED_STACKS,
+    READ_CREDENTIALS,
+    WRITE_CREDENTIALS,
+    secret_settings,
+    shipped_stacks,
+)
 
 _LOGIN = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
 """A GitHub user or organisation login: letters, digits, single inner hyphens, 1-39."""
@@ -23,15 +32,31 @@ _TEAM = re.compile(rf"^@({_LOGIN})/([a-z0-9][a-z0-9_-]{{0,99}})$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _SPACES_ENDPOINT = re.compile(r"^[a-z]+[0-9]+\.digitaloceanspaces\.com$")
 _RUNNER_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_APP_IMAGE = re.compile(
+    r"^registry\.digitalocean\.com/[a-z0-9][a-z0-9-]{1,61}[a-z0-9]/[a-z0-9]+(?:[._-][a-z0-9]+)*$"
+)
+_CLIENT_ID = re.compile(r"^Iv[0-9A-Za-z._-]{4,60}$")
 MAX_REVIEWERS = 6
 """GitHub takes up to six users or teams as an environment's required reviewers."""
 
 REPOSITORY = "owner/name (letters, digits, '.', '-' and '_' in the name)"
 REVIEWER = "@login (a user) or @org/team-slug (a team)"
 BACKEND = (
-    "the Spaces bucket holding the state, "
+    "the stack's own Spaces bucket, "
     "s3://<bucket>?endpoint=<region>.digitaloceanspaces.com&region=us-east-1"
 )
+RETIRED = (
+    "backendUrl",
+    "digitaloceanToken",
+    "atlasPublicKey",
+    "atlasPrivateKey",
+    "stateAccessKeyId",
+    "stateSecretAccessKey",
+    "stateReadAccessKeyId",
+    "stateReadSecretAccessKey",
+    "configPassphrase",
+)
+"""The settings of the one-credential-for-everything layout, replaced by one set per stack."""
 
 
 @dataclass(frozen=True)
@@ -68,10 +93,19 @@ class GithubSettings:
     app_required_checks: tuple[str, ...]
     required_approvals: int
     production_reviewers: tuple[Reviewer, ...]
-    backend_url: str
+    preview_reviewers: tuple[Reviewer, ...]
+    unreviewed_previews: tuple[str, ...]
+    """The stacks whose pull-request previews run without a reviewer's approval."""
+    stacks: tuple[str, ...]
+    """The main program's shipped stacks."""
+    backend_urls: Mapping[str, str]
+    """Each stack's state backend (its own bucket)."""
     ssh_runner: str
+    app_image: str
+    deploy_material_app: str
+    """The client id of the GitHub App that writes deploy material to the app repository."""
     secrets: Mapping[str, pulumi.Output[str]]
-    """Each secret setting (workflows.SECRET_SETTINGS) by its key."""
+    """Each secret setting (workflows.secret_settings) by its key."""
 
 
 def parse_repository(value: str) -> Repository | None:
@@ -92,17 +126,19 @@ def parse_reviewer(value: str) -> Reviewer | None:
     return None
 
 
-def is_spaces_backend(value: str) -> bool:
-    """s3://<bucket>[/<prefix>]?endpoint=<region>.digitaloceanspaces.com&region=<region>"""
+def spaces_bucket(value: str) -> str | None:
+    """The bucket of s3://<bucket>[/<prefix>]?endpoint=<region>.digitaloceanspaces.com&region=<r>,
+    or None when ``value`` is not such a URL."""
     url = urlsplit(value)
     query = parse_qs(url.query)
     endpoint = query.get("endpoint", [""])[0]
-    return (
+    good = (
         url.scheme == "s3"
         and bool(_BUCKET.match(url.netloc))
         and bool(_SPACES_ENDPOINT.match(endpoint))
         and bool(query.get("region", [""])[0])
     )
+    return url.netloc if good else None
 
 
 def _repository(r: ConfigReader, name: str) -> Repository:
@@ -128,10 +164,11 @@ def _check_owner(r: ConfigReader, infra: Repository) -> None:
     )
 
 
-def _reviewers(r: ConfigReader, owner: str) -> tuple[Reviewer, ...]:
-    """Production's reviewers; a team must be the repositories' ``owner``'s (checked once
-    the owner is known good)."""
-    name = "productionReviewers"
+def _reviewers(r: ConfigReader, name: str, owner: str, *, required: bool) -> tuple[Reviewer, ...]:
+    """Reviewers of an environment; a team must be the repositories' ``owner``'s (checked
+    once the owner is known good)."""
+    if not required and (r.raw(name) or "[]").strip() == "[]":
+        return ()
     items = r.string_list(name, REVIEWER, lambda v: parse_reviewer(v) is not None, min_items=1)
     if len(items) > MAX_REVIEWERS:
         r.fail(name, r.raw(name), f"at most {MAX_REVIEWERS} reviewers (GitHub's limit)")
@@ -146,15 +183,71 @@ def _secret(r: ConfigReader, name: str) -> pulumi.Output[str]:
     """A secret every run needs: refused when unset or stored in plain text."""
     value = r.secret(name)
     if value is None and r.valid(name):
-        r.fail(
-            name, None, f"a secret (set it with: pulumi config set --secret {r.key(name)} <value>)"
-        )
+        r.fail(name, None, f"a secret (set it with: pulumi config set --secret {r.key(name)})")
     return value if value is not None else pulumi.Output.secret("")
 
 
-def load(config: pulumi.Config | None = None) -> GithubSettings:
+def own_passphrase() -> str | None:
+    """The passphrase of the stack running this program (the org stack's own): what no
+    workflow may hold."""
+    if os.environ.get("PULUMI_CONFIG_PASSPHRASE"):
+        return os.environ["PULUMI_CONFIG_PASSPHRASE"]
+    path = os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")
+    if path:
+        try:
+            return Path(path).read_text().rstrip("\n")
+        except OSError:
+            return None
+    return None
+
+
+def _distinct(r: ConfigReader, names: list[str], why: str) -> None:
+    """Each of ``names`` (secret settings) holds a value none of the others holds; the
+    second of two equal ones is refused, naming the first, never showing either."""
+    seen: dict[str, str] = {}
+    for name in names:
+        value = r.raw(name)
+        if not value or not r.valid(name):
+            continue
+        if value in seen:
+            r.fail(name, value, f"a value other than {r.key(seen[value])}'s: {why}")
+        else:
+            seen[value] = name
+
+
+def _separate_credentials(r: ConfigReader, stacks: tuple[str, ...]) -> None:
+    """Separate credentials per stack and per job: a passphrase per stack, none the org
+    stack's own; write keys apart from read keys; staging's keys apart from prod's."""
+    passphrases = [f"{stack}ConfigPassphrase" for stack in stacks]
+    own = own_passphrase()
+    for name in passphrases:
+        if own and r.raw(name) == own and r.valid(name):
+            r.fail(
+                name,
+                own,
+                "a passphrase other than the org stack's own (no workflow may hold what "
+                "decrypts the stack that manages the repositories)",
+            )
+    _distinct(r, passphrases, "each stack has its own passphrase")
+    deployed = [stack for stack in stacks if stack in DEPLOYED_STACKS]
+    for read, write in zip(READ_CREDENTIALS[1:], WRITE_CREDENTIALS[1:], strict=False):
+        # The same key must not serve a preview and an update, nor staging and prod.
+        names = [read.setting_for(s) for s in stacks] + [write.setting_for(s) for s in deployed]
+        _distinct(r, names, "previews read with read-only keys, and each stack has its own")
+
+
+def load(
+    config: pulumi.Config | None = None, stacks: tuple[str, ...] | None = None
+) -> GithubSettings:
     """Read and validate every setting; raise ConfigError listing each problem."""
+    stacks = shipped_stacks() if stacks is None else stacks
     r = ConfigReader(config or pulumi.Config())
+    for name in RETIRED:
+        r.retired(
+            name,
+            "each stack now has its own credentials and backend (<stack>ConfigPassphrase, "
+            "<stack>BackendUrl, ...: docs/threat-model.md)",
+        )
     infra = _repository(r, "infraRepository")
     app = _repository(r, "appRepository")
     _check_owner(r, infra)
@@ -171,14 +264,48 @@ def load(config: pulumi.Config | None = None) -> GithubSettings:
         min_items=1,
     )
     approvals = r.integer("requiredApprovals", 1, 6)
-    reviewers = _reviewers(r, infra.owner)
-    backend_url = r.string("backendUrl", BACKEND, is_spaces_backend)
+    reviewers = _reviewers(r, "productionReviewers", infra.owner, required=True)
+    preview_reviewers = _reviewers(r, "previewReviewers", infra.owner, required=False) or reviewers
+    undeployed = [s for s in stacks if s not in DEPLOYED_STACKS]
+    unreviewed = r.string_list(
+        "unreviewedPreviews",
+        f"a shipped stack the pipeline never deploys (one of: {', '.join(undeployed) or 'none'})",
+        lambda v: v in stacks and v not in DEPLOYED_STACKS,
+    )
+    backends = {
+        stack: r.string(f"{stack}BackendUrl", BACKEND, lambda v: spaces_bucket(v) is not None)
+        for stack in stacks
+    }
+    buckets: dict[str, str] = {}
+    for stack, url in backends.items():
+        bucket = spaces_bucket(url)
+        if bucket is None:
+            continue
+        if bucket in buckets:
+            r.fail(
+                f"{stack}BackendUrl",
+                url,
+                f"a bucket of its own, not {buckets[bucket]}'s (a Spaces key reaches whole "
+                "buckets: a shared one lets one stack's key write the other's state)",
+            )
+        buckets[bucket] = stack
     ssh_runner = r.string(
         "sshRunner",
         "a runner label (letters, digits, '.', '-', '_')",
         lambda v: bool(_RUNNER_LABEL.match(v)),
     )
-    secrets = {key: _secret(r, key) for key in SECRET_SETTINGS}
+    app_image = r.string(
+        "appImage",
+        "the stacks' appImage output, registry.digitalocean.com/<registry>/<name>",
+        lambda v: bool(_APP_IMAGE.match(v)),
+    )
+    client_id = r.string(
+        "deployMaterialAppClientId",
+        "the client id of the GitHub App that writes deploy material (Iv...)",
+        lambda v: bool(_CLIENT_ID.match(v)),
+    )
+    secrets = {key: _secret(r, key) for key in secret_settings(stacks)}
+    _separate_credentials(r, stacks)
     r.finish()
     return GithubSettings(
         infra=infra,
@@ -186,7 +313,12 @@ def load(config: pulumi.Config | None = None) -> GithubSettings:
         app_required_checks=checks,
         required_approvals=approvals,
         production_reviewers=reviewers,
-        backend_url=backend_url,
+        preview_reviewers=preview_reviewers,
+        unreviewed_previews=unreviewed,
+        stacks=stacks,
+        backend_urls=backends,
         ssh_runner=ssh_runner,
+        app_image=app_image,
+        deploy_material_app=client_id,
         secrets=secrets,
     )

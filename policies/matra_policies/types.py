@@ -39,3 +39,15 @@ GITHUB_ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment"
 GITHUB_ACTIONS_SECRET = "github:index/actionsSecret:ActionsSecret"
 GITHUB_ACTIONS_VARIABLE = "github:index/actionsVariable:ActionsVariable"
 GITHUB_DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey"
+GITHUB_RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
+GITHUB_ENVIRONMENT_SECRET = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret"
+GITHUB_ENVIRONMENT_VARIABLE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable"
+GITHUB_ENVIRONMENT_POLICY = (
+    "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
+)
+GITHUB_WORKFLOW_PERMISSIONS = (
+    "github:index/workflowRepositoryPermissions:WorkflowRepositoryPermissions"
+)
+GITHUB_ACTIONS_PERMISSIONS = (
+    "github:index/actionsRepositoryPermissions:ActionsRepositoryPermissions"
+)

@@ -73,10 +73,48 @@ MISTAKES = [
         [],
     ),
     (
-        {"backendUrl": "https://api.pulumi.com"},
-        "matra-github:backendUrl: 'https://api.pulumi.com' is not allowed; expected the Spaces "
-        "bucket holding the state",
+        {"prodBackendUrl": "https://api.pulumi.com"},
+        "matra-github:prodBackendUrl: 'https://api.pulumi.com' is not allowed; expected the "
+        "stack's own Spaces bucket",
         ["digitaloceanspaces.com"],
+    ),
+    (
+        {
+            "prodBackendUrl": "s3://matra-state-staging?endpoint=nyc3.digitaloceanspaces.com"
+            "&region=us-east-1"
+        },
+        "matra-github:stagingBackendUrl: 's3://matra-state-staging?",
+        ["a bucket of its own, not prod's", "lets one stack's key write the other's state"],
+    ),
+    (
+        {"unreviewedPreviews": ["dev", "prod"]},
+        "matra-github:unreviewedPreviews: 'prod' is not allowed; expected each item to be a "
+        "shipped stack the pipeline never deploys (one of: dev)",
+        [],
+    ),
+    (
+        {"previewReviewers": ["platform"]},
+        "matra-github:previewReviewers: 'platform' is not allowed; expected each item to be "
+        "@login (a user) or @org/team-slug (a team)",
+        [],
+    ),
+    (
+        {"appImage": "docker.io/library/api"},
+        "matra-github:appImage: 'docker.io/library/api' is not allowed; expected the stacks' "
+        "appImage output, registry.digitalocean.com/<registry>/<name>",
+        [],
+    ),
+    (
+        {"deployMaterialAppClientId": "12345"},
+        "matra-github:deployMaterialAppClientId: '12345' is not allowed; expected the client id "
+        "of the GitHub App",
+        [],
+    ),
+    (
+        {"backendUrl": "s3://matra-pulumi-state?endpoint=nyc3.digitaloceanspaces.com"},
+        "matra-github:backendUrl: no longer used; each stack now has its own credentials and "
+        "backend",
+        ["pulumi config rm matra-github:backendUrl"],
     ),
     (
         {"sshRunner": "self hosted"},
@@ -108,12 +146,12 @@ def test_a_mistake_is_one_line_and_nothing_is_registered(overrides, start, words
 
 
 def test_a_secret_in_plain_text_is_refused_without_its_value():
-    given = {k: v for k, v in SECRETS.items() if k != "digitaloceanToken"}
-    program = run_github(secrets=given, overrides={"digitaloceanToken": "dop_v1_plain"})
+    given = {k: v for k, v in SECRETS.items() if k != "prodDigitaloceanToken"}
+    program = run_github(secrets=given, overrides={"prodDigitaloceanToken": "dop_v1_plain"})
     assert_refused(
         program,
-        "matra-github:digitaloceanToken: (value hidden) is stored in plain text; expected a "
-        "secret (set it with: pulumi config set --secret matra-github:digitaloceanToken",
+        "matra-github:prodDigitaloceanToken: (value hidden) is stored in plain text; expected a "
+        "secret (set it with: pulumi config set --secret matra-github:prodDigitaloceanToken",
         [],
     )
     assert "dop_v1_plain" not in str(program.error)
@@ -124,14 +162,13 @@ def test_a_missing_secret_says_how_to_set_it():
     assert_refused(
         run_github(secrets=given),
         "matra-github:registryToken: (missing) is not allowed; expected a secret (set it with: "
-        "pulumi config set --secret matra-github:registryToken <value>)",
+        "pulumi config set --secret matra-github:registryToken)",
         [],
     )
 
 
 def run_with_owner(owner):
-    config = stack_config(STACK, GITHUB, secure_stand_in="stand-in")
-    config.update({f"matra-github:{k}": v for k, v in SECRETS.items()})
+    config = _config()
     if owner is None:
         config.pop("github:owner")
     else:
@@ -160,3 +197,62 @@ def test_the_repositories_must_belong_to_github_owner():
         "repositories (set it with: pulumi config set github:owner matra-io)",
         [],
     )
+
+
+# Separate credentials: the second of two equal secret settings is refused, naming the
+# first, never showing either value.
+SHARED = [
+    (
+        ("prodConfigPassphrase", "stagingConfigPassphrase"),
+        "matra-github:stagingConfigPassphrase: (value hidden) is not allowed; expected a value "
+        "other than matra-github:prodConfigPassphrase's: each stack has its own passphrase",
+    ),
+    (
+        ("prodStateReadKeyId", "prodStateKeyId"),
+        "matra-github:prodStateKeyId: (value hidden) is not allowed; expected a value other than "
+        "matra-github:prodStateReadKeyId's: previews read with read-only keys",
+    ),
+    (
+        ("prodDigitaloceanToken", "stagingDigitaloceanToken"),
+        "matra-github:stagingDigitaloceanToken: (value hidden) is not allowed; expected a value "
+        "other than matra-github:prodDigitaloceanToken's",
+    ),
+    (
+        ("devAtlasReadPrivateKey", "stagingAtlasPrivateKey"),
+        "matra-github:stagingAtlasPrivateKey: (value hidden) is not allowed; expected a value "
+        "other than matra-github:devAtlasReadPrivateKey's",
+    ),
+]
+
+
+@pytest.mark.parametrize(("keys", "start"), SHARED, ids=lambda v: str(v)[:40])
+def test_one_credential_for_two_jobs_or_two_stacks_is_refused(keys, start):
+    secrets = {**SECRETS, keys[1]: SECRETS[keys[0]]}
+    program = run_github(secrets=secrets)
+    assert_refused(program, start, [])
+    assert SECRETS[keys[0]] not in str(program.error)
+
+
+def test_no_stack_may_share_the_org_stacks_own_passphrase(monkeypatch):
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", SECRETS["prodConfigPassphrase"])
+    program = run(
+        lambda: runpy.run_path(str(GITHUB / "__main__.py"), run_name="__main__"),
+        stack=STACK,
+        config=_config(),
+        secret_keys=[f"matra-github:{k}" for k in SECRET_KEYS],
+        preview=True,
+        project="matra-github",
+        mocks=lambda engine: GithubMocks(engine_preview=engine),
+    )
+    assert_refused(
+        program,
+        "matra-github:prodConfigPassphrase: (value hidden) is not allowed; expected a passphrase "
+        "other than the org stack's own",
+        [],
+    )
+
+
+def _config():
+    config = stack_config(STACK, GITHUB, secure_stand_in="stand-in")
+    config.update({f"matra-github:{k}": v for k, v in SECRETS.items()})
+    return config

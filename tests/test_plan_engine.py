@@ -1,0 +1,166 @@
+"""What update.yml relies on, tried on the real engine (tests/engine.py's CLI) with the CLI
+the workflows would run, PULUMI_EXPERIMENTAL unset:
+
+- `pulumi preview --refresh --save-plan F` then `pulumi up --plan F --refresh` applies the
+  plan;
+- when reality moves between the plan and the update (what a refresh reads differs, so
+  the update would do something the plan did not say), `pulumi up --plan --refresh`
+  fails and changes nothing;
+- a plan file holds the stack's secrets encrypted, never in plain text;
+- a preview needs no write access to a self-managed backend (so a read-only state key
+  serves the previews), while an update does.
+
+The stack is a small program of its own whose one resource (a dynamic provider) reads
+"reality" from a file. The CLI's release ships the plugin dynamic providers run in
+(pulumi-resource-pulumi-python, a script that starts `python -m pulumi.dynamic`); the
+engine bundle here has none, so the test puts an equivalent on PATH."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from engine import require_engine
+from harness import ROOT
+
+pytestmark = pytest.mark.engine
+
+PROGRAM = """
+import json, pathlib
+import pulumi
+from pulumi.dynamic import (
+    CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult,
+)
+
+REALITY = pathlib.Path(__file__).parent / "reality.json"
+
+
+class Droplets(ResourceProvider):
+    def create(self, props):
+        REALITY.write_text(json.dumps({"size": props["size"]}))
+        return CreateResult("droplet-1", {"size": props["size"]})
+
+    def read(self, id_, props):
+        return ReadResult(id_, json.loads(REALITY.read_text()))
+
+    def diff(self, id_, olds, news):
+        return DiffResult(changes=olds.get("size") != news.get("size"))
+
+    def update(self, id_, olds, news):
+        REALITY.write_text(json.dumps({"size": news["size"]}))
+        return UpdateResult({"size": news["size"]})
+
+
+class Droplet(Resource):
+    def __init__(self, name, size):
+        super().__init__(Droplets(), name, {"size": size})
+
+
+config = pulumi.Config()
+Droplet("api-0", config.require("size"))
+pulumi.export("token", config.require_secret("token"))
+"""
+
+
+@pytest.fixture
+def stack(tmp_path):
+    engine = Path(require_engine()).parent
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text(
+        f"name: plans\nruntime:\n  name: python\n  options:\n    virtualenv: {ROOT / 'venv'}\n"
+    )
+    (project / "__main__.py").write_text(PROGRAM)
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    plugin = plugins / "pulumi-resource-pulumi-python"
+    plugin.write_text(
+        f'#!/bin/sh\nexec "{ROOT / "venv" / "bin" / "python"}" -u -m pulumi.dynamic "$@"\n'
+    )
+    plugin.chmod(0o755)
+    state = tmp_path / "state"
+    state.mkdir()
+    env = {
+        "PATH": os.pathsep.join([str(plugins), str(engine), os.environ["PATH"]]),
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
+        "PULUMI_BACKEND_URL": f"file://{state}",
+        "PULUMI_CONFIG_PASSPHRASE": "plans",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+    }
+    assert "PULUMI_EXPERIMENTAL" not in env
+
+    def pulumi(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            ["pulumi", *args, "--non-interactive"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        if check:
+            assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        return done
+
+    pulumi("stack", "init", "dev")
+    pulumi("config", "set", "size", "small")
+    pulumi("config", "set", "--secret", "token", "hunter2-token")
+    pulumi("up", "--yes")
+    yield pulumi, project, env
+
+
+def reality(project: Path) -> str:
+    return json.loads((project / "reality.json").read_text())["size"]
+
+
+def test_an_update_applies_the_plan_its_preview_saved(stack):
+    pulumi, project, _ = stack
+    pulumi("config", "set", "size", "medium")
+    pulumi("preview", "--refresh", "--save-plan", "plan.json")
+    assert "hunter2-token" not in (project / "plan.json").read_text()
+    pulumi("up", "--plan", "plan.json", "--refresh", "--yes")
+    assert reality(project) == "medium"
+
+
+def test_an_update_whose_world_moved_since_the_plan_fails_and_changes_nothing(stack):
+    pulumi, project, _ = stack
+    pulumi("preview", "--refresh", "--save-plan", "plan.json")  # nothing to do
+    (project / "reality.json").write_text(json.dumps({"size": "large"}))  # resized by hand
+    done = pulumi("up", "--plan", "plan.json", "--refresh", "--yes", check=False)
+    assert done.returncode != 0
+    assert "update is not allowed by the plan: this resource is constrained to same" in done.stdout
+    assert reality(project) == "large"  # the update that would undo it did not run
+    # Without --refresh the update would not even see it: update.yml refreshes.
+    assert pulumi("up", "--plan", "plan.json", "--yes").returncode == 0
+    assert reality(project) == "large"
+
+
+def test_a_preview_needs_no_write_access_to_the_backend_and_an_update_does(stack, tmp_path):
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("a read-only bind mount needs root and unshare")
+    _, project, env = stack
+    state = env["PULUMI_BACKEND_URL"].removeprefix("file://")
+    script = (
+        f"mount --bind {state} {state} && mount -o remount,bind,ro {state} && "
+        "pulumi preview --refresh --non-interactive; echo preview=$?; "
+        "pulumi up --yes --non-interactive; echo up=$?"
+    )
+    done = subprocess.run(
+        ["unshare", "--mount", "sh", "-c", script],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
+    )
+    assert "preview=0" in done.stdout, done.stdout[-2000:]
+    assert "up=0" not in done.stdout and "read-only file system" in done.stdout + done.stderr
