@@ -51,14 +51,16 @@ def preview_environment(stack: str) -> str:
 
 
 def plan_environment(stack: str) -> str:
-    """Where the default branch plans ``stack`` apart from its update (update.yml plans
-    prod there, before the approval): read-only credentials, the default branch alone."""
+    """Where the default branch reads ``stack`` without changing it: update.yml plans prod
+    there (before the approval), drift.yml checks every stack for drift each night.
+    Read-only credentials, the default branch alone."""
     return f"plan-{stack}"
 
 
-PLANNED_STACKS = ("prod",)
-"""The stacks planned in their plan environment: the ones whose update waits for a
-reviewer, who approves having read that plan."""
+DRIFT_LABEL = "drift"
+"""The label of the drift issues drift.yml opens (one per stack; scripts/drift_issue.py
+finds the open one by it): github/ makes it in this repository, so it is there before
+the first night."""
 
 
 @dataclass(frozen=True)
@@ -184,18 +186,17 @@ def environments(
                 variables=(BACKEND_URL_VARIABLE,),
             )
         )
-        if stack in PLANNED_STACKS:
-            found.append(
-                EnvironmentSpec(
-                    plan_environment(stack),
-                    "infra",
-                    stack,
-                    any_branch=False,
-                    reviewers=None,
-                    credentials=READ_CREDENTIALS,
-                    variables=(BACKEND_URL_VARIABLE,),
-                )
+        found.append(
+            EnvironmentSpec(
+                plan_environment(stack),
+                "infra",
+                stack,
+                any_branch=False,
+                reviewers=None,
+                credentials=READ_CREDENTIALS,
+                variables=(BACKEND_URL_VARIABLE,),
             )
+        )
     for stack, name in DEPLOYED_STACKS.items():
         if stack not in stacks:
             continue
