@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import ROOT, Resource, plain
-from matra_github.workflows import DEPLOY_MATERIAL, DEPLOYED_STACKS
+from matra_github.workflows import DEPLOY_MATERIAL, DEPLOYED_STACKS, DRILL_STACK, RESTORE_DRILL
 from matra_policies.types import (
     GITHUB_ACTIONS_SECRET,
     GITHUB_ENVIRONMENT,
@@ -146,6 +146,8 @@ def stack_of(environment: str) -> str | None:
     for prefix in ("preview-", "plan-"):
         if environment.startswith(prefix):
             return environment[len(prefix) :]
+    if environment == RESTORE_DRILL:
+        return DRILL_STACK
     return STACK_OF.get(environment)
 
 

@@ -63,6 +63,12 @@ finds the open one by it): github/ makes it in this repository, so it is there b
 the first night."""
 
 
+RESTORE_DRILL = "restore-drill"
+"""Where restore-drill.yml restores staging's latest snapshot into a throwaway cluster
+each month: staging's Atlas key alone (it creates and deletes a cluster in staging's
+project), the default branch alone."""
+
+
 @dataclass(frozen=True)
 class Credential:
     """One environment secret: the name the workflows read and the github/ setting its
@@ -101,6 +107,14 @@ the app repository's environment of the same name (a GitHub App's key)."""
 
 REGISTRY_CREDENTIALS = (Credential("DOCR_TOKEN", "registryToken"),)
 """The app's build: a DigitalOcean token that pushes to the container registry."""
+
+DRILL_STACK = "staging"
+DRILL_CREDENTIALS = (
+    Credential("MONGODB_ATLAS_PUBLIC_KEY", "{stack}AtlasPublicKey"),
+    Credential("MONGODB_ATLAS_PRIVATE_KEY", "{stack}AtlasPrivateKey"),
+)
+"""The restore drill: staging's Atlas key (the update's), to create, restore into and
+delete a cluster in staging's project."""
 
 DEPLOY_KEY_SECRET = "INFRA_DEPLOY_KEY"
 """The app repository's secret (in staging and production) holding the private half of
@@ -215,6 +229,17 @@ def environments(
         found.append(
             EnvironmentSpec(
                 name, "app", stack, any_branch=False, reviewers=reviewers, deploy_key=True
+            )
+        )
+    if DRILL_STACK in stacks:
+        found.append(
+            EnvironmentSpec(
+                RESTORE_DRILL,
+                "infra",
+                DRILL_STACK,
+                any_branch=False,
+                reviewers=None,
+                credentials=DRILL_CREDENTIALS,
             )
         )
     found.append(
