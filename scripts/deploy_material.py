@@ -10,7 +10,8 @@ environment variables and one secret, written after every update of the stack:
     python scripts/deploy_material.py publish --outputs outputs.json \\
         --repository matra-io/matra-app --environment staging
 
-    # the app's deploy job (deploy-app.yml), with DEPLOY_* from vars.* and secrets.*:
+    # with DEPLOY_* from the app environment's vars.* and secrets.* (the app's deploy jobs
+    # do this through scripts/app_deploy.py, which also records the deployment):
     python3 scripts/deploy_material.py assemble --out outputs.json
     python3 -m deploy --outputs outputs.json --release <tag>@sha256:<digest>
 

@@ -224,6 +224,22 @@ def _take(report: Report, event: Mapping[str, Any]) -> None:
         report.counts = {k: int(v) for k, v in (summary.get("resourceChanges") or {}).items()}
 
 
+NO_CHANGES_EXPECTED = "no changes were expected"
+"""What the CLI says when `--expect-no-changes` meets a change (exit code 7 on the CLIs
+this project runs; read from the output, not the code, so an older CLI's 255 counts too)."""
+
+
+def drift_status(report: Report) -> str:
+    """clean, drift (what a refresh found differs from the state, or the program would
+    change something) or error (the check itself failed: a bad key, an unreadable state)."""
+    if report.passed:
+        return "clean"
+    others = [e for e in report.errors if NO_CHANGES_EXPECTED not in e]
+    if not others and (report.changed or report.drifted):
+        return "drift"
+    return "error"
+
+
 def load(stack: str, exit_code: int, events: Path, stderr: Path | None = None) -> Report:
     lines = events.read_text(errors="replace").splitlines() if events.exists() else []
     errors = stderr.read_text(errors="replace").splitlines() if stderr and stderr.exists() else []
@@ -372,8 +388,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--summary", action="store_true", help="append the markdown to $GITHUB_STEP_SUMMARY too"
     )
+    parser.add_argument(
+        "--drift-status",
+        action="store_true",
+        help="print clean, drift or error for a `preview --refresh --expect-no-changes`",
+    )
     args = parser.parse_args(argv)
     report = load(args.stack, args.exit_code, args.events, args.stderr)
+    if args.drift_status:
+        print(drift_status(report))
+        return 0
     mask = Masker.from_env(args.mask_env)
     title = args.title or f"`pulumi preview` of **{args.stack}**"
     rendered = (

@@ -8,7 +8,13 @@ the workflows would run, PULUMI_EXPERIMENTAL unset:
   fails and changes nothing;
 - a plan file holds the stack's secrets encrypted, never in plain text;
 - a preview needs no write access to a self-managed backend (so a read-only state key
-  serves the previews), while an update does.
+  serves the previews), while an update does;
+- drift.yml's check step, run as the runner runs it on this stack: clean when reality is
+  what the state says, drift (the resource and property named, the secret not) when it
+  moved, error when the check itself cannot run (a wrong passphrase);
+- an update killed mid-way leaves its lock in the backend, the next `pulumi up` fails on
+  it, scripts/lock_report.py names the killed update from that failure, and
+  `pulumi cancel --yes` (docs/operations.md) clears it.
 
 The stack is a small program of its own whose one resource (a dynamic provider) reads
 "reality" from a file. The CLI's release ships the plugin dynamic providers run in
@@ -20,18 +26,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
+import lock_report
 from engine import require_engine
 from harness import ROOT
+from workflow_files import everything, named, run_script, step
 
 pytestmark = pytest.mark.engine
 
 PROGRAM = """
-import json, pathlib
+import json, pathlib, time
 import pulumi
 from pulumi.dynamic import (
     CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult,
@@ -52,6 +62,8 @@ class Droplets(ResourceProvider):
         return DiffResult(changes=olds.get("size") != news.get("size"))
 
     def update(self, id_, olds, news):
+        if news["size"] == "slow":
+            time.sleep(120)  # an update long enough to be killed in
         REALITY.write_text(json.dumps({"size": news["size"]}))
         return UpdateResult({"size": news["size"]})
 
@@ -164,3 +176,82 @@ def test_a_preview_needs_no_write_access_to_the_backend_and_an_update_does(stack
     )
     assert "preview=0" in done.stdout, done.stdout[-2000:]
     assert "up=0" not in done.stdout and "read-only file system" in done.stdout + done.stderr
+
+
+def test_a_killed_updates_lock_is_reported_and_pulumi_cancel_clears_it(stack, capsys):
+    pulumi, project, env = stack
+    pulumi("config", "set", "size", "slow")
+    locks = Path(env["PULUMI_BACKEND_URL"].removeprefix("file://")) / ".pulumi" / "locks"
+    killed = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--non-interactive"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(locks.rglob("*.json")):
+            assert killed.poll() is None and time.monotonic() < deadline, "no lock was taken"
+            time.sleep(0.1)
+        time.sleep(2)  # well inside the update (its resource sleeps 120 s)
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)  # a cancelled run, a lost runner
+        killed.wait()
+    (held,) = list(locks.rglob("*.json"))
+
+    pulumi("config", "set", "size", "medium")
+    blocked = pulumi("up", "--yes", check=False)
+    assert blocked.returncode != 0
+    stderr = project / "up.err"
+    stderr.write_text(blocked.stderr)
+    assert lock_report.main(["--stack", "dev", "--stderr", str(stderr)]) == 0
+    out = capsys.readouterr().out
+    (error,) = [line for line in out.splitlines() if line.startswith("::error")]
+    assert error.startswith("::error title=dev is locked::dev is locked by 1 earlier update: ")
+    assert f"(pid {killed.pid})" in error and "`pulumi cancel --stack dev --yes`" in error
+    assert f"lock file: {held.as_uri()}" in out, out
+
+    # Any other failure is not called a lock.
+    other = project / "other.err"
+    other.write_text("error: update failed\n")
+    assert lock_report.main(["--stack", "dev", "--stderr", str(other)]) == 1
+    assert capsys.readouterr().out == ""
+
+    pulumi("cancel", "--stack", "dev", "--yes")
+    assert not list(locks.rglob("*.json"))
+    pulumi("up", "--yes")
+    assert reality(project) == "medium"
+
+
+def _drift_check(project: Path, env: dict[str, str], passphrase: str = "plans"):
+    """drift.yml's check step for the stack dev, run with the real CLI in ``project``."""
+    drift = named(everything(), "drift.yml")
+    script = step(drift, "check", "check")["run"]
+    if not (project / "scripts").exists():
+        (project / "scripts").symlink_to(ROOT / "scripts")
+    workflow_env = {k: str(v) for k, v in drift.data["env"].items()}
+    done = run_script(
+        script,
+        {**env, **workflow_env, "STACK": "dev", "PULUMI_CONFIG_PASSPHRASE": passphrase},
+        cwd=project,
+        path=[Path(p) for p in env["PATH"].split(os.pathsep)],
+    )
+    return done
+
+
+def test_the_drift_check_tells_clean_from_drift_from_a_check_that_could_not_run(stack):
+    _, project, env = stack
+    clean = _drift_check(project, env)
+    assert clean.returncode == 0 and clean.outputs["status"] == "clean", clean.stdout[-2000:]
+
+    (project / "reality.json").write_text(json.dumps({"size": "large"}))  # resized by hand
+    drifted = _drift_check(project, env)
+    assert drifted.returncode == 0 and drifted.outputs["status"] == "drift", drifted.stdout[-2000:]
+    assert "api-0" in drifted.summary and "size" in drifted.summary
+    assert "hunter2-token" not in drifted.stdout + drifted.summary
+    assert reality(project) == "large"  # a check changes nothing
+
+    broken = _drift_check(project, env, passphrase="not-the-passphrase")
+    assert broken.outputs["status"] == "error", broken.stdout[-2000:]

@@ -11,7 +11,8 @@ data (tests/workflow_files.py):
   in its own job (staging) or in a job it needs, outside the environment that writes
   (prod: plan-prod, before the approval); refreshed; one update per stack at a time;
   prod only after staging succeeded, in the production environment;
-- the app is deployed by digest, the build's, staging first;
+- the app is deployed by digest, the build's, staging first, through
+  scripts/app_deploy.py (which records it) alone;
 - no secret value is written in a file; every action is pinned;
 - a job asks for a permission only where one of its steps uses it.
 
@@ -341,44 +342,70 @@ DEPLOYED = {"staging": "staging", "prod": "production"}
 """The app workflow's deploy jobs and their environments."""
 
 
+def _deploy_steps(job: dict[str, Any]) -> list[tuple[dict[str, Any], list[str]]]:
+    """(step, words) of each `scripts/app_deploy.py deploy` the job runs."""
+    return [
+        (step_, words)
+        for step_ in job.get("steps") or []
+        for words in commands(step_.get("run") or "")
+        if words[1:3] == ["scripts/app_deploy.py", "deploy"]
+    ]
+
+
 def check_deploys(docs: list[Doc]) -> None:
+    """The app's deploys (deploy-app.yml; operate-app.yml's are run in
+    tests/test_app_workflows.py) deploy the build's release, staging then prod, from the
+    environment's material, each recorded once in its own environment."""
     app = named(docs, "deploy-app.yml")
     jobs = app.jobs()
     deploying: dict[str, str] = {}
+    for doc in docs:
+        for job_id, job in doc.jobs().items():
+            if doc.name == "deploy-app.yml" or not _deploy_steps(job):
+                continue
+            assert doc.name == "operate-app.yml", f"{doc.path} {job_id} deploys the app"
     for job_id, job in jobs.items():
-        deploys = [
-            (step_, words)
-            for step_ in job.get("steps") or []
-            for words in commands(step_.get("run") or "")
-            if words[1:3] == ["-m", "deploy"]
-        ]
+        deploys = _deploy_steps(job)
+        assert not any(
+            words[1:3] == ["-m", "deploy"]
+            for _, s in app.steps()
+            for words in commands(s.get("run") or "")
+        ), f"{job_id}: the deploy command runs through scripts/app_deploy.py (the record)"
         if not deploys:
             continue
         ((deploy_step, words),) = deploys
-        assembled = [
-            s for s in job["steps"] if "scripts/deploy_material.py assemble" in (s.get("run") or "")
-        ]
-        assert len(assembled) == 1, f"{job_id}: the outputs come from the environment's material"
         assert not any(
             words[0] == "pulumi" for s in job["steps"] for words in commands(s.get("run") or "")
         ), f"{job_id}: the app's deploy reads no state"
-        assert flag(words, "--release") == "$RELEASE"
+        assert flag(words, "--release") == "$RELEASE", (
+            f"{job_id} deploys {flag(words, '--release')}"
+        )
         assert deploy_step["env"]["RELEASE"] == "${{ needs.build.outputs.release }}", (
             f"{job_id}: deploys something else than the build's release (its digest)"
         )
         assert only_after_success(job), f"{job_id} must not run after a failure"
+        # app_deploy.py records the deployment, with its release, in the job's environment;
+        # GitHub's own record of the job would be a second one, without the release.
+        assert deploy_step["env"]["ENVIRONMENT"] == environment(job), (
+            f"{job_id}: records its deploy in another environment than its own"
+        )
+        assert job["environment"].get("deployment") is False, f"{job_id}: recorded twice"
         deploying[environment(job) or ""] = job_id
     assert set(deploying) == set(DEPLOYED.values()), f"deploys to {sorted(deploying)}"
     assert deploying["staging"] in needs(jobs[deploying["production"]]), "prod after staging"
     assert jobs["build"]["outputs"]["release"] == "${{ steps.release.outputs.release }}"
 
-    caller = named(docs, "app-deploy.yml")
-    push = caller.data["on"]["push"]
+    for caller in (named(docs, "app-deploy.yml"), named(docs, "app-operate.yml")):
+        (call,) = caller.jobs().values()
+        workflow, ref = call["uses"].rsplit("@", 1)
+        assert workflow.endswith(
+            f"/.github/workflows/{caller.name.replace('app-', '').replace('.yml', '')}-app.yml"
+        )
+        assert call["with"]["infra-ref"] == ref, (
+            f"{caller.name}: the deploy command comes from the workflow's commit"
+        )
+    push = named(docs, "app-deploy.yml").data["on"]["push"]
     assert push == {"branches": ["main"], "paths": ["backend/**"]}, push
-    (call,) = caller.jobs().values()
-    workflow, ref = call["uses"].rsplit("@", 1)
-    assert workflow.endswith("/.github/workflows/deploy-app.yml")
-    assert call["with"]["infra-ref"] == ref, "the deploy command comes from the workflow's commit"
 
 
 def test_the_app_reaches_prod_only_behind_its_environment_after_staging():
@@ -533,7 +560,11 @@ def test_every_action_is_pinned():
 # -- permissions --------------------------------------------------------------------------
 
 READ = {"contents": "read"}
-USES = {"pull-requests": "scripts/pr_comment.py"}
+USES = {
+    "pull-requests": "scripts/pr_comment.py",
+    "issues": "scripts/drift_issue.py",
+    "deployments": "scripts/app_deploy.py",
+}
 """A write permission, and the script that needs it: a job asks for one only if it runs
 that script."""
 
@@ -549,6 +580,16 @@ def check_permissions(docs: list[Doc]) -> None:
                 f"{doc.path} {job_id}: permissions {granted}, not its own"
             )
             runs = " ".join(s.get("run") or "" for s in job.get("steps") or [])
+            if "uses" in job:
+                # A call of a reusable workflow: its jobs get no more than this grants.
+                called = named(docs, Path(str(job["uses"]).split("@")[0]).name)
+                runs = " ".join(s.get("run") or "" for _, s in called.steps())
+                for other_id, other in called.jobs().items():
+                    for scope, level in (other.get("permissions") or {}).items():
+                        assert granted.get(scope) in (level, "write"), (
+                            f"{doc.path} {job_id}: grants no {scope}: {level}, which "
+                            f"{called.name} {other_id} needs"
+                        )
             for scope, level in granted.items():
                 if level == "read":
                     assert scope == "contents", f"{doc.path} {job_id}: {scope}: read"
@@ -736,11 +777,29 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
         "app-prod-from-the-state",
         check_deploys,
         "deploy-app.yml",
-        "          venv/bin/python scripts/deploy_material.py assemble "
-        '--out "$RUNNER_TEMP/outputs.json"\n',
-        '          pulumi stack output --json --show-secrets > "$RUNNER_TEMP/outputs.json"\n',
+        '          venv/bin/python scripts/app_deploy.py deploy --release "$RELEASE"\n',
+        '          pulumi stack output --json --show-secrets > "$RUNNER_TEMP/outputs.json"\n'
+        '          venv/bin/python scripts/app_deploy.py deploy --release "$RELEASE"\n',
         "name: deploy (prod)",
-        "the outputs come from the environment's material",
+        "the app's deploy reads no state",
+    ),
+    (
+        "app-prod-recorded-in-staging",
+        check_deploys,
+        "deploy-app.yml",
+        "          ENVIRONMENT: production\n",
+        "          ENVIRONMENT: staging\n",
+        "",
+        "records its deploy in another environment",
+    ),
+    (
+        "app-prod-recorded-twice",
+        check_deploys,
+        "deploy-app.yml",
+        "      name: production\n      deployment: false\n",
+        "      name: production\n",
+        "",
+        "recorded twice",
     ),
     (
         "app-prod-not-after-staging",
@@ -782,8 +841,8 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
         "xtrace",
         check_no_inline_secrets,
         "deploy-app.yml",
-        "          venv/bin/python -m deploy",
-        "          set -x; venv/bin/python -m deploy",
+        "          venv/bin/python scripts/app_deploy.py deploy",
+        "          set -x; venv/bin/python scripts/app_deploy.py deploy",
         "name: deploy (prod)",
         "xtrace echoes",
     ),
@@ -849,6 +908,24 @@ BREAKS: list[tuple[str, Check, str, str, str, str, str]] = [
         "",
         "name: build",
         "build: permissions None",
+    ),
+    (
+        "deployments-for-a-job-that-records-none",
+        check_permissions,
+        "update.yml",
+        "      contents: read\n",
+        "      contents: read\n      deployments: write\n",
+        "name: plan (prod)",
+        "plan-prod: deployments: write, which none of its steps uses",
+    ),
+    (
+        "a-caller-that-grants-too-little",
+        check_permissions,
+        "app-operate.yml",
+        "      deployments: write\n",
+        "",
+        "",
+        "grants no deployments: write, which operate-app.yml staging needs",
     ),
     (
         "comment-for-a-job-that-doesnt",

@@ -17,12 +17,19 @@ is empty for the shipped files and not for copies broken on purpose.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+if __name__ == "__main__":  # pragma: no cover (run as a script: what conftest.py puts on the path)
+    _root = Path(__file__).resolve().parent.parent
+    sys.path[:0] = [
+        str(p) for p in (_root, _root / "github", _root / "policies", _root / "scripts")
+    ]
+
 from harness import ROOT, Resource, plain
-from matra_github.workflows import DEPLOY_MATERIAL, DEPLOYED_STACKS
+from matra_github.workflows import DEPLOY_MATERIAL, DEPLOYED_STACKS, DRILL_STACK, RESTORE_DRILL
 from matra_policies.types import (
     GITHUB_ACTIONS_SECRET,
     GITHUB_ENVIRONMENT,
@@ -146,6 +153,8 @@ def stack_of(environment: str) -> str | None:
     for prefix in ("preview-", "plan-"):
         if environment.startswith(prefix):
             return environment[len(prefix) :]
+    if environment == RESTORE_DRILL:
+        return DRILL_STACK
     return STACK_OF.get(environment)
 
 
@@ -428,12 +437,4 @@ def main() -> None:  # pragma: no cover (a report for people)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    sys.path[:0] = [
-        str(ROOT),
-        str(ROOT / "github"),
-        str(ROOT / "policies"),
-        str(Path(__file__).parent),
-    ]
     main()

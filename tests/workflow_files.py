@@ -1,11 +1,12 @@
 """The GitHub Actions files of this repository, read as data for the tests: the workflows
 (.github/workflows/), the shared action (.github/actions/), and the app repository's
-caller (examples/app-deploy.yml).
+callers (examples/app-*.yml).
 
 A ``Doc`` is one file (its text and its YAML); ``Doc.replaced(old, new)`` is a broken copy
 for a test that shows a check can fail. The readers answer what the checks ask: the jobs
 and their steps, the commands a ``run:`` block runs with its step's environment resolved,
-the check names a workflow reports, the secrets and variables it reads.
+the check names a workflow reports, the secrets and variables it reads; and a step's
+script run as the runner runs it, its ``env:`` evaluated in a given context.
 """
 
 from __future__ import annotations
@@ -281,6 +282,26 @@ def run_script(
         )
         outputs = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
         return StepRun(done.returncode, done.stdout + done.stderr, outputs, summary.read_text())
+
+
+_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+def expand(text: str, context: dict[str, str]) -> str:
+    """``text`` with each ${{ expression }} replaced by its value in ``context`` (keyed by
+    the expression: "vars.X", "secrets.X", "inputs.x", "needs.job.outputs.x", ...). An
+    expression the context lacks fails the calling test, naming it."""
+
+    def value(match: re.Match[str]) -> str:
+        assert match[1] in context, f"{text!r}: no value for ${{{{ {match[1]} }}}} in this run"
+        return context[match[1]]
+
+    return _EXPRESSION.sub(value, text)
+
+
+def step_env(step_: dict[str, Any], context: dict[str, str]) -> dict[str, str]:
+    """A step's ``env:``, its expressions evaluated in ``context``."""
+    return {name: expand(str(value), context) for name, value in (step_.get("env") or {}).items()}
 
 
 def step(doc: Doc, job_id: str, name: str) -> dict[str, Any]:

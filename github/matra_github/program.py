@@ -17,6 +17,7 @@ from .workflows import (
     APP_REPOSITORY_VARIABLE,
     BACKEND_URL_VARIABLE,
     DEPLOY_KEY_SECRET,
+    DRIFT_LABEL,
     INFRA_REQUIRED_CHECKS,
     SSH_RUNNER_VARIABLE,
     EnvironmentSpec,
@@ -57,6 +58,15 @@ def main() -> None:
         github.ActionsRepositoryAccessLevel(
             "infra-workflow-access", repository=infra.name, access_level="organization"
         )
+
+    # drift.yml finds each stack's open drift issue by this label.
+    github.IssueLabel(
+        "infra-drift-label",
+        repository=infra.name,
+        name=DRIFT_LABEL,
+        color="d93f0b",
+        description="A stack differs from its Pulumi state (drift.yml opens and closes these)",
+    )
 
     def variable_value(spec: EnvironmentSpec, name: str) -> str:
         values = {

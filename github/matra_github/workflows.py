@@ -51,14 +51,22 @@ def preview_environment(stack: str) -> str:
 
 
 def plan_environment(stack: str) -> str:
-    """Where the default branch plans ``stack`` apart from its update (update.yml plans
-    prod there, before the approval): read-only credentials, the default branch alone."""
+    """Where the default branch reads ``stack`` without changing it: update.yml plans prod
+    there (before the approval), drift.yml checks every stack for drift each night.
+    Read-only credentials, the default branch alone."""
     return f"plan-{stack}"
 
 
-PLANNED_STACKS = ("prod",)
-"""The stacks planned in their plan environment: the ones whose update waits for a
-reviewer, who approves having read that plan."""
+DRIFT_LABEL = "drift"
+"""The label of the drift issues drift.yml opens (one per stack; scripts/drift_issue.py
+finds the open one by it): github/ makes it in this repository, so it is there before
+the first night."""
+
+
+RESTORE_DRILL = "restore-drill"
+"""Where restore-drill.yml restores staging's latest snapshot into a throwaway cluster
+each month: staging's Atlas key alone (it creates and deletes a cluster in staging's
+project), the default branch alone."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,14 @@ the app repository's environment of the same name (a GitHub App's key)."""
 
 REGISTRY_CREDENTIALS = (Credential("DOCR_TOKEN", "registryToken"),)
 """The app's build: a DigitalOcean token that pushes to the container registry."""
+
+DRILL_STACK = "staging"
+DRILL_CREDENTIALS = (
+    Credential("MONGODB_ATLAS_PUBLIC_KEY", "{stack}AtlasPublicKey"),
+    Credential("MONGODB_ATLAS_PRIVATE_KEY", "{stack}AtlasPrivateKey"),
+)
+"""The restore drill: staging's Atlas key (the update's), to create, restore into and
+delete a cluster in staging's project."""
 
 DEPLOY_KEY_SECRET = "INFRA_DEPLOY_KEY"
 """The app repository's secret (in staging and production) holding the private half of
@@ -184,18 +200,17 @@ def environments(
                 variables=(BACKEND_URL_VARIABLE,),
             )
         )
-        if stack in PLANNED_STACKS:
-            found.append(
-                EnvironmentSpec(
-                    plan_environment(stack),
-                    "infra",
-                    stack,
-                    any_branch=False,
-                    reviewers=None,
-                    credentials=READ_CREDENTIALS,
-                    variables=(BACKEND_URL_VARIABLE,),
-                )
+        found.append(
+            EnvironmentSpec(
+                plan_environment(stack),
+                "infra",
+                stack,
+                any_branch=False,
+                reviewers=None,
+                credentials=READ_CREDENTIALS,
+                variables=(BACKEND_URL_VARIABLE,),
             )
+        )
     for stack, name in DEPLOYED_STACKS.items():
         if stack not in stacks:
             continue
@@ -214,6 +229,17 @@ def environments(
         found.append(
             EnvironmentSpec(
                 name, "app", stack, any_branch=False, reviewers=reviewers, deploy_key=True
+            )
+        )
+    if DRILL_STACK in stacks:
+        found.append(
+            EnvironmentSpec(
+                RESTORE_DRILL,
+                "infra",
+                DRILL_STACK,
+                any_branch=False,
+                reviewers=None,
+                credentials=DRILL_CREDENTIALS,
             )
         )
     found.append(

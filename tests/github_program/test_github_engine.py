@@ -85,6 +85,7 @@ def test_the_org_stack_previews_clean_on_the_real_engine_with_the_pack(recorded)
         "WorkflowRepositoryPermissions",
         "ActionsRepositoryPermissions",
         "RepositoryDeployKey",
+        "IssueLabel",
     } <= created
     # What the engine asked GitHub for: the provider's organisation, the program's lookups.
     assert "/api/v3/orgs/matra-io" in requests

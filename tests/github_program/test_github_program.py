@@ -261,11 +261,21 @@ def test_a_private_infra_repository_shares_its_workflows_with_the_organisation(p
     assert public.of_type(ACCESS_LEVEL) == []
 
 
+def test_the_drift_issues_label_exists_before_the_first_night(program):
+    from drift_issue import LABEL
+
+    (label,) = program.of_type("github:index/issueLabel:IssueLabel")
+    assert label.inputs["repository"] == "matra-infra"
+    # drift_issue.py finds a stack's open issue by it: without it, a new issue each night.
+    assert label.inputs["name"] == LABEL
+
+
 def test_every_resource_sits_in_a_repositorys_guardrails_or_is_the_deploy_key(program):
     parents = {r.name: r.parent.rsplit("::", 1)[-1] for r in program.registrations if r.custom}
     at_the_top = {name for name, parent in parents.items() if parent == "matra-github-org"}
-    # The deploy key (its tls key pair and the key GitHub holds) and the workflows' access.
-    assert at_the_top == {"infra-deploy-key", "infra-workflow-access"}
+    # The deploy key (its tls key pair and the key GitHub holds), the workflows' access and
+    # the drift issues' label.
+    assert at_the_top == {"infra-deploy-key", "infra-workflow-access", "infra-drift-label"}
     for name, parent in parents.items():
         if name not in at_the_top:
             assert parent == name.split("-", 1)[0], f"{name} sits under {parent}"
