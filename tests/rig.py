@@ -45,11 +45,11 @@ import tools
 from components.hostsetup import HostContract, env_file
 from components.ssh import known_hosts_line
 from harness import ROOT, run_program, stack_config
-from testhost import NamespaceHost
+from testhost import NamespaceHost, hold_test_range, release_test_range
 
 HUB_ADDRESS = "10.251.0.1"
 NOWHERE = "10.251.0.9"
-"""A test address nothing answers at: routed as unreachable, so no packet leaves."""
+"""A test address nothing answers at: inside the test range, routed as unreachable."""
 REGISTRY_PORT = 5000
 BALANCER_PORT = 8080
 APP_PORT = 8080
@@ -59,7 +59,10 @@ REPOSITORY = "matra/api"
 class Hub:
     """10.251.0.1 on this machine's loopback: local, so a test host's /32 route through
     its gateway reaches it with no forwarding; taken away again by ``stop``. Adding the
-    address is the claim: a second rig on this machine fails at once."""
+    address is the claim: a second rig on this machine fails at once. The whole test
+    range is routed as unreachable while it stands (``testhost.hold_test_range``), so an
+    address nothing holds (``NOWHERE``) or a host whose link is down gets "no route to
+    host" here, never the default route."""
 
     address = HUB_ADDRESS
 
@@ -76,24 +79,18 @@ class Hub:
                 f"rig runs, or one was left behind (ip addr del {HUB_ADDRESS}/32 dev lo)"
             )
         self._claimed = True
-        subprocess.run(
-            ["ip", "route", "add", "unreachable", f"{NOWHERE}/32"], check=True, capture_output=True
-        )
+        hold_test_range()
         return self
 
     def stop(self) -> None:
         if not getattr(self, "_claimed", False):
             return
         subprocess.run(
-            ["ip", "route", "delete", "unreachable", f"{NOWHERE}/32"],
-            capture_output=True,
-            check=False,
-        )
-        subprocess.run(
             ["ip", "addr", "del", f"{HUB_ADDRESS}/32", "dev", "lo"],
             capture_output=True,
             check=False,
         )
+        release_test_range()
 
 
 def _wait_for(what: str, ready: Any, seconds: float, log: Path | None = None) -> None:
