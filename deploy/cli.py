@@ -321,13 +321,14 @@ def _summary(
     untouched = count - len(results)
     left = f", {untouched} host{'s' * (untouched != 1)} not deployed" if untouched else ""
     failed = [result for result in results if not result.ok]
+    if rollout.stopping:
+        last = results[-1].target.name if results else "no host"
+        said = f" ({failed[0].target.name}: {failed[0].message})" if failed else ""
+        fail(f"interrupted: stopped after {last}{said}{left.replace(', ', '; ', 1)}")
+        return 130
     if failed:
         fail(f"error: {failed[0].target}: {failed[0].message}; stopped there{left}")
         return 1
-    if rollout.stopping:
-        last = results[-1].target.name if results else "no host"
-        fail(f"interrupted: stopped after {last}{left.replace(', ', '; ', 1)}")
-        return 130
     for target in outputs.targets:
         status = final[target]
         problem = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from components.hostsetup import HostContract, host_file
 from deploy.cli import main
 from deploy.outputs import OutputsError, parse
 from deploy.reference import Release, name_problem, release_problem, tag_problem
-from deploy.rollout import DeployError, HostStatus, rollback_release
+from deploy.rollout import DeployError, Fleet, HostResult, HostStatus, Rollout, rollback_release
 from deploy.ssh import Target, credentials
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -383,3 +384,66 @@ def test_no_ssh_client_is_one_line_and_changes_nothing(tmp_path, capsys, monkeyp
         "deploy: error: matra-prod-api-0 (203.0.113.10): can't run ssh (No such file or "
         "directory); no host was changed"
     ]
+
+
+class ScriptedFleet(Fleet):
+    """Hosts that answer as scripted: each deploy's outcome, an action while it runs."""
+
+    def __init__(self, outcomes: dict[Target, str], during=None) -> None:
+        super().__init__(None, list(outcomes), say=self.lines_append)  # type: ignore[arg-type]
+        self.lines: list[str] = []
+        self.outcomes, self.during, self.deployed = outcomes, during, []
+
+    def lines_append(self, line: str) -> None:
+        self.lines.append(line)
+
+    def deploy(self, target, release, watch, run_id, *, on_line, sessions):
+        self.deployed.append((target, watch))
+        if self.during:
+            self.during(target, sessions)
+        outcome = self.outcomes[target]
+        return HostResult(target, 1.0, outcome, f"{release} {outcome}")
+
+
+def rollout(fleet: Fleet) -> Rollout:
+    return Rollout(
+        fleet, ref("v2"), batch_size=1, canary_watch=30, watch=10, run_id="0123456789abcdef"
+    )
+
+
+def test_the_first_host_is_watched_longest_and_a_failure_stops_the_rollout():
+    fleet = ScriptedFleet({T0: "served", T1: "failed", T2: "served"})
+    results = rollout(fleet).roll()
+    assert [r.outcome for r in results] == ["served", "failed"]
+    assert fleet.deployed == [(T0, 30), (T1, 10)]
+    assert any("deploying" in line and "(the canary, watched 30 s)" in line for line in fleet.lines)
+
+
+def test_ctrl_c_lets_the_host_in_flight_finish_and_a_second_one_ends_it():
+    closed = []
+
+    class Session:
+        class stdin:  # noqa: N801 (stands in for a Popen's stdin)
+            @staticmethod
+            def close() -> None:
+                closed.append(True)
+
+    run = None
+
+    def press(times: int):
+        def during(target, sessions):
+            sessions[target] = Session()
+            for _ in range(times):
+                run.interrupt(signal.SIGINT)
+            sessions.pop(target)
+
+        return during
+
+    fleet = ScriptedFleet({T0: "served", T1: "served"}, during=press(1))
+    run = rollout(fleet)
+    assert [r.target for r in run.roll()] == [T0] and closed == []
+    assert any("interrupted: matra-prod-api-0 finishes, then" in line for line in fleet.lines)
+    fleet = ScriptedFleet({T0: "abandoned", T1: "served"}, during=press(2))
+    run = rollout(fleet)
+    assert [r.outcome for r in run.roll()] == ["abandoned"] and closed == [True]
+    assert run.abandoning

@@ -11,7 +11,8 @@ running on it), printed as one line and appended to $MATRA_SCENARIO_LOG when set
 - Ctrl-C during a rollout;
 - the SSH path to a host lost in the middle of its swap;
 - the registry down for a rollback and for redeploying the running release;
-- the seed's `docker-compose pull && up -d`, and a `.env` from `pulumi up`, during a deploy.
+- the seed's `docker-compose pull && up -d`, a `.env` from `pulumi up`, and `pulumi up`'s
+  host setup, during a deploy.
 
 What triggers each one is what the hosts show (two slot containers running: the new
 release is in its health gate; the host's nginx answers with the new release: it has
@@ -421,5 +422,35 @@ def test_a_dotenv_delivered_during_a_deploy_is_applied_and_status_answers(rig):
     assert env.returncode == 0, env.stdout + env.stderr
     assert "FEATURE_FLAG=on" in running.stdout, running.stdout
     assert "env=current" in first.host.ssh("sudo /usr/local/sbin/matra-deploy status").stdout
+    assert outcome.failed == 0, outcome.line()
+    assert_holds(rig, outcome, "v2")
+
+
+def test_host_setup_during_a_deploy_waits_for_it(rig):
+    """`pulumi up`'s host setup (the same script, run again) while the first host has v2
+    in its gate: it waits for the deploy before it rewrites anything, then finishes; the
+    deploy is undisturbed and nothing fails."""
+    ensure(rig, "v1")
+    first = rig.hosts[0]
+    ran: list = []
+    with rig.under_load() as load:
+        load.wait_for(50)
+        run = rig.start_deploy("--release", "v2", "--canary-watch", "8", "--watch", "1")
+        in_its_gate(first, "v1")
+        setup = threading.Thread(
+            target=lambda: ran.append(
+                first.host.ssh(first.contract.setup_script(rig.key.public), timeout=600)
+            )
+        )
+        setup.start()
+        done = run.finish()
+        setup.join(timeout=600)
+        load.wait_for(load.total + 50)
+    (again,) = ran
+    outcome = rig.outcome("host setup during a deploy", done, load, setup_exit=again.returncode)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "host-setup: waiting for the deploy in progress on this host" in again.stdout
+    assert again.stdout.rstrip().endswith("host-setup: done")
     assert outcome.failed == 0, outcome.line()
     assert_holds(rig, outcome, "v2")
