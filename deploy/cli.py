@@ -343,7 +343,8 @@ def _summary(
         if problem:
             fail(f"error: after the deploy, {target} {problem.replace(f'{target}: ', '')}")
             return 1
-    say(f"{release} serves on all {count} host{'s' * (count != 1)}, healthy ({elapsed:.1f} s)")
+    hosts = f"all {count} hosts" if count > 1 else "its one host"
+    say(f"{release} serves on {hosts}, healthy ({elapsed:.1f} s)")
     return 0
 
 

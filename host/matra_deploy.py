@@ -517,6 +517,8 @@ class Host:
             return
         write_atomically(self.paths.record, record.text())
         write_atomically(self.paths.release, f"{record.release}\n")
+        # The entry point before this one kept the release before in its own file.
+        (self.paths.app / "release.previous").unlink(missing_ok=True)
 
     def reconcile(self) -> Record | None:
         """The record made to say what nginx serves, whatever an earlier run left: a

@@ -375,6 +375,7 @@ def test_a_host_from_before_is_taken_over_as_it_serves(world):
     record = world.host().reconcile()
     assert (record.slot, record.release, record.previous) == ("b", world.ref("v1"), md.Ref("v0"))
     assert world.paths.upstream.read_text() == "server 127.0.0.1:8081;\n"
+    assert not (world.paths.app / "release.previous").exists()
     # Its .env and compose file are unknown: a refresh starts it again with this host's.
     code, out, _ = world.run("refresh", "0")
     assert code == 0 and "started with another .env or compose file" in out
