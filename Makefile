@@ -16,7 +16,7 @@ COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate
 .PHONY: help venv lock test test-fast test-engine test-deps test-tools lint preview deploy
 help:
 	@echo "make preview STACK=dev|staging|prod  pulumi preview of a stack, with the policy pack, on a local file backend"
-	@echo "make deploy STACK=prod RELEASE=<tag>  roll a release out to the stack's hosts (RELEASE=rollback: back)"
+	@echo "make deploy STACK=prod RELEASE=<tag>  roll a release out to the stack's hosts (<tag>@sha256:<digest>: that image; RELEASE=rollback: back)"
 	@echo "make test                            everything: Debian packages, Go-built tools, virtualenv, all tests"
 	@echo "make test-fast                       the tests that need no real host (mocks, policies, renders, workflows)"
 	@echo "make test-engine                     the real-engine tests: pulumi preview of every stack (a pulumi CLI on PATH)"

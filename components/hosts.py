@@ -42,11 +42,18 @@ def certbot_script(
 
 
 def delivery_script(
-    *, dest: str, mode: str, owner: str, dir_mode: str, group: str = "", after: str = ""
+    *,
+    dest: str,
+    mode: str,
+    owner: str,
+    dir_mode: str,
+    group: str = "",
+    after: str = "",
+    after_always: bool = False,
 ) -> str:
     """The rendered script that writes stdin to ``dest`` with that mode, owner and group
     (the owner's, unless given), creating its directory with ``dir_mode`` if it is
-    missing; ``after`` runs as root when the content changed."""
+    missing; ``after`` runs as root when the content changed (or always)."""
     return render(
         DELIVERY_SCRIPT,
         dest=dest,
@@ -55,6 +62,7 @@ def delivery_script(
         group=group or owner,
         dir_mode=dir_mode,
         after=after,
+        after_when="always" if after_always else "changed",
     )
 
 

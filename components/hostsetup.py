@@ -11,8 +11,10 @@ serves (components/fleet.py)."""
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_command as command
@@ -21,6 +23,7 @@ import pulumi_digitalocean as digitalocean
 from deploy.reference import TAG
 
 from .hosts import delivery_script
+from .loadbalancer import HealthCheck
 from .observability import HostTelemetry
 from .rendering import render
 from .settings import DeliverySettings, FleetSettings
@@ -28,18 +31,35 @@ from .ssh import Host, SshAccount
 
 APP_DIR = "/opt/matra"
 REGISTRY_HOST = "registry.digitalocean.com"
+HOST_FILES = Path(__file__).resolve().parent.parent / "host"
+"""The host's deploy side as plain files (host/): the entry point, its gate, the
+docker-compose shim, the release bootstrap. Their parameters go in /etc/matra/deploy.env."""
 HEALTH_TIMEOUT_SECONDS = 60
 """How long a new release has to pass its health check before the deploy gives up."""
 DRAIN_TIMEOUT_SECONDS = 30
 """How long nginx's old workers may take to finish their requests after a switch."""
 STOP_TIMEOUT_SECONDS = 30
 """How long the old release has to stop after SIGTERM."""
-REDEPLOY = f"if [ -s {APP_DIR}/release ]; then /usr/local/sbin/matra-deploy redeploy; fi"
+LOCK_WAIT_SECONDS = 600
+"""How long a deploy, a .env delivery or host setup waits for another run on the host."""
+_CHECK = HealthCheck(path="/")
+WATCH_SECONDS = _CHECK.unhealthy_threshold * _CHECK.interval_seconds
+"""How long a release that takes over on a host is watched when no deploy command says
+(a .env or compose file applied by pulumi up, an operator's deploy): the load
+balancer's detection time, its unhealthy threshold x interval."""
+REFRESH = "/usr/local/sbin/matra-deploy refresh"
+"""After a .env delivery: the running release starts again beside itself if it runs with
+another .env (waiting for a deploy in flight; a no-op on a host that runs nothing)."""
+
+
+def host_file(name: str) -> str:
+    """The text of host/<name>."""
+    return (HOST_FILES / name).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
 class HostContract:
-    """The parameters the host scripts are rendered with (all public)."""
+    """The parameters the host files are set up with (all public)."""
 
     image: str
     """The app's image without a tag (registry.digitalocean.com/<registry>/<app>)."""
@@ -51,55 +71,65 @@ class HostContract:
     deploy_user: str
     health_timeout: int = HEALTH_TIMEOUT_SECONDS
     """Seconds a new release has to pass its health check before the deploy gives up."""
+    watch: int = WATCH_SECONDS
+    """Seconds a release is watched when the deploy command doesn't say."""
+    lock_wait: int = LOCK_WAIT_SECONDS
+    release_source: str = ""
+    """Where a new host asks which release runs (the API's /.matra/release); "" for none."""
 
     @property
     def slot_ports(self) -> tuple[int, int]:
         """The loopback ports of the two slots a release runs in."""
         return self.app_port, self.app_port + 1
 
-    def _release_params(self) -> dict[str, object]:
-        """What the compose file and the deploy script that drives it must agree on: the
-        image a release runs, the path its health check asks and how long it has to stop."""
-        return {
-            "image": self.image,
-            "health_path": self.health_path,
-            "stop_timeout": STOP_TIMEOUT_SECONDS,
-        }
-
-    def deploy_script(self) -> str:
+    def deploy_env(self) -> str:
+        """/etc/matra/deploy.env: what the entry point, its gate and the docker-compose
+        shim read (shell-quoted: the gate and the shim source it)."""
         port_a, port_b = self.slot_ports
-        return render(
-            "matra-deploy.sh.j2",
-            **self._release_params(),
-            health_timeout=self.health_timeout,
-            drain_timeout=DRAIN_TIMEOUT_SECONDS,
-            port_a=port_a,
-            port_b=port_b,
-            tag_pattern=TAG.pattern,
+        values: dict[str, object] = {
+            "MATRA_IMAGE": self.image,
+            "MATRA_HEALTH_PATH": self.health_path,
+            "MATRA_PORT_A": port_a,
+            "MATRA_PORT_B": port_b,
+            "MATRA_HEALTH_TIMEOUT": self.health_timeout,
+            "MATRA_DRAIN_TIMEOUT": DRAIN_TIMEOUT_SECONDS,
+            "MATRA_STOP_TIMEOUT": STOP_TIMEOUT_SECONDS,
+            "MATRA_WATCH": self.watch,
+            "MATRA_LOCK_WAIT": self.lock_wait,
+            "MATRA_RELEASE_SOURCE": self.release_source,
+            # A release tag: Docker's grammar, the one the deploy command checks.
+            "MATRA_REF_PATTERN": TAG.pattern,
+        }
+        return "# matra-deploy's parameters, written by matra-infra's host setup.\n" + "".join(
+            f"{key}={shlex.quote(str(value))}\n" for key, value in values.items()
         )
 
-    @staticmethod
-    def gate_script() -> str:
-        """The deploy user's only command (its sshd ForceCommand)."""
-        return render("matra-deploy-gate.sh.j2", tag_pattern=TAG.pattern)
-
     def compose_file(self) -> str:
-        return render("docker-compose.yml.j2", **self._release_params(), app_port=self.app_port)
+        return render(
+            "docker-compose.yml.j2",
+            image=self.image,
+            health_path=self.health_path,
+            stop_timeout=STOP_TIMEOUT_SECONDS,
+            app_port=self.app_port,
+        )
 
     def setup_script(self, deploy_key: str) -> str:
-        port_a, port_b = self.slot_ports
         return render(
             "host-setup.sh.j2",
             admin_user=self.admin_user,
             deploy_user=self.deploy_user,
             deploy_key=deploy_key,
-            port_a=port_a,
+            port_a=self.slot_ports[0],
+            lock_wait=self.lock_wait,
             install_docker=render("install-docker.sh.j2").rstrip("\n"),
-            deploy_script=self.deploy_script().rstrip("\n"),
-            gate_script=self.gate_script().rstrip("\n"),
-            compose_shim=render("docker-compose-shim.sh.j2", port_b=port_b).rstrip("\n"),
+            deploy_env=self.deploy_env().rstrip("\n"),
+            deploy_script=host_file("matra_deploy.py").rstrip("\n"),
+            gate_script=host_file("matra-deploy-gate.sh").rstrip("\n"),
+            compose_shim=host_file("docker-compose.sh").rstrip("\n"),
             compose_file=self.compose_file().rstrip("\n"),
-            nginx_site=render("nginx-site.conf.j2", server_name=self.server_name).rstrip("\n"),
+            nginx_site=render(
+                "nginx-site.conf.j2", server_name=self.server_name, health_path=self.health_path
+            ).rstrip("\n"),
         )
 
     @staticmethod
@@ -116,24 +146,24 @@ class HostContract:
 
     @staticmethod
     def env_script() -> str:
-        """Writes stdin (the app's .env) into /opt/matra; a running release is redeployed
-        with it (beside itself, health-gated, as any deploy)."""
+        """Writes stdin (the app's .env) into /opt/matra; then a release that runs with
+        another .env starts again with this one (beside itself, health-gated, watched),
+        after any deploy in flight on the host."""
         return delivery_script(
             dest=f"{APP_DIR}/.env",
             mode="0640",
             owner="root",
             group="docker",
             dir_mode="0755",
-            after=REDEPLOY,
+            after=REFRESH,
+            after_always=True,
         )
 
     @staticmethod
-    def release_bootstrap_script(release_source: str) -> str:
-        """Starts the stack's current release (asked of ``release_source``) on a host that
-        runs none."""
-        return render(
-            "release-bootstrap.sh.j2", release_source=release_source, tag_pattern=TAG.pattern
-        )
+    def release_bootstrap_script() -> str:
+        """Starts the stack's current release on a host that runs none (matra-deploy
+        bootstrap asks MATRA_RELEASE_SOURCE)."""
+        return host_file("release-bootstrap.sh")
 
 
 def env_file(
@@ -202,6 +232,7 @@ class HostSetup(pulumi.ComponentResource):
             server_name=args.fleet.api_hostname,
             admin_user=args.account.user,
             deploy_user=args.deploy_user,
+            release_source=args.release_source,
         )
         credentials = digitalocean.ContainerRegistryDockerCredentials(
             f"{name}-registry-credentials",
@@ -269,7 +300,5 @@ class HostSetup(pulumi.ComponentResource):
             )
             reporting = [logs, agent]
         return step(
-            "release",
-            self.contract.release_bootstrap_script(args.release_source),
-            [registry, env, *reporting, *after],
+            "release", self.contract.release_bootstrap_script(), [registry, env, *reporting, *after]
         )

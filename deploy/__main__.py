@@ -1,4 +1,4 @@
-"""python -m deploy --outputs FILE|- (--release TAG | --rollback) [--batch-size N]"""
+"""python -m deploy --outputs FILE|- (--release REF | --rollback | --status [--json])"""
 
 from .cli import main
 

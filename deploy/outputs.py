@@ -35,6 +35,9 @@ class DeployOutputs:
     """known_hosts lines of every host (sshKnownHosts)."""
     targets: tuple[Target, ...]
     """The API hosts in index order (deployTargets)."""
+    detection_seconds: int
+    """How long the load balancer takes to take a failing host out: its health check's
+    unhealthy threshold x interval (healthCheck)."""
 
 
 def read(source: str) -> dict[str, Any]:
@@ -100,6 +103,7 @@ def parse(data: dict[str, Any]) -> DeployOutputs:
         private_key=private_key,
         known_hosts=known_hosts,
         targets=_targets(data),
+        detection_seconds=_detection_seconds(data),
     )
 
 
@@ -146,6 +150,23 @@ def _targets(data: dict[str, Any]) -> tuple[Target, ...]:
     if duplicates:
         raise OutputsError(f"outputs: deployTargets names {duplicates[0]!r} twice")
     return tuple(found)
+
+
+def _detection_seconds(data: dict[str, Any]) -> int:
+    check = data.get("healthCheck")
+    if check is None:
+        raise OutputsError("outputs: no healthCheck (run pulumi up for this stack first)")
+    numbers = [check.get(key) if isinstance(check, dict) else None for key in _CHECK_KEYS]
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in numbers):
+        raise OutputsError(
+            f"outputs: healthCheck is {check!r}, not an object with whole numbers "
+            f"{' and '.join(_CHECK_KEYS)} above 0"
+        )
+    threshold, interval = (int(number) for number in numbers if isinstance(number, int))
+    return threshold * interval
+
+
+_CHECK_KEYS = ("unhealthy_threshold", "interval_seconds")
 
 
 def _ipv4(address: str) -> bool:

@@ -36,8 +36,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 ROOT = Path(__file__).resolve().parent.parent
 # The programs' packages (components; github/'s matra_github), the policy pack's
-# (matra_policies), and the workflows' Python scripts (scripts/*.py).
-for path in (ROOT, ROOT / "github", ROOT / "policies", ROOT / "scripts"):
+# (matra_policies), the workflows' Python scripts (scripts/*.py) and the hosts' deploy
+# entry point (host/matra_deploy.py).
+for path in (ROOT, ROOT / "github", ROOT / "policies", ROOT / "scripts", ROOT / "host"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 

@@ -23,10 +23,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import http.client
 import io
 import json
+import os
+import re
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -37,7 +41,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,21 +49,26 @@ import tools
 from components.hostsetup import HostContract, env_file
 from components.ssh import known_hosts_line
 from harness import ROOT, run_program, stack_config
-from testhost import NamespaceHost
+from testhost import NamespaceHost, hold_test_range, release_test_range
 
 HUB_ADDRESS = "10.251.0.1"
 NOWHERE = "10.251.0.9"
-"""A test address nothing answers at: routed as unreachable, so no packet leaves."""
+"""A test address nothing answers at: inside the test range, routed as unreachable."""
 REGISTRY_PORT = 5000
 BALANCER_PORT = 8080
 APP_PORT = 8080
 REPOSITORY = "matra/api"
+QUICK = ("--canary-watch", "3", "--watch", "1")
+"""Short watches, for deploys that set a test up rather than show the watch."""
 
 
 class Hub:
     """10.251.0.1 on this machine's loopback: local, so a test host's /32 route through
     its gateway reaches it with no forwarding; taken away again by ``stop``. Adding the
-    address is the claim: a second rig on this machine fails at once."""
+    address is the claim: a second rig on this machine fails at once. The whole test
+    range is routed as unreachable while it stands (``testhost.hold_test_range``), so an
+    address nothing holds (``NOWHERE``) or a host whose link is down gets "no route to
+    host" here, never the default route."""
 
     address = HUB_ADDRESS
 
@@ -76,24 +85,18 @@ class Hub:
                 f"rig runs, or one was left behind (ip addr del {HUB_ADDRESS}/32 dev lo)"
             )
         self._claimed = True
-        subprocess.run(
-            ["ip", "route", "add", "unreachable", f"{NOWHERE}/32"], check=True, capture_output=True
-        )
+        hold_test_range()
         return self
 
     def stop(self) -> None:
         if not getattr(self, "_claimed", False):
             return
         subprocess.run(
-            ["ip", "route", "delete", "unreachable", f"{NOWHERE}/32"],
-            capture_output=True,
-            check=False,
-        )
-        subprocess.run(
             ["ip", "addr", "del", f"{HUB_ADDRESS}/32", "dev", "lo"],
             capture_output=True,
             check=False,
         )
+        release_test_range()
 
 
 def _wait_for(what: str, ready: Any, seconds: float, log: Path | None = None) -> None:
@@ -151,7 +154,16 @@ class Registry:
                 }
             )
         )
-        log = open(self.work / "registry.log", "wb")  # noqa: SIM115 (closed with the process)
+        return self.resume()
+
+    def halt(self) -> None:
+        """The registry goes down (its images stay on disk): hosts can pull nothing."""
+        _stop(self._process)
+        self._process = None
+
+    def resume(self) -> Registry:
+        """The registry (back) up, serving what it held."""
+        log = open(self.work / "registry.log", "ab")  # noqa: SIM115 (closed with the process)
         self._process = subprocess.Popen(
             ["docker-registry", "serve", str(self.work / "config.yml")],
             stdout=log,
@@ -184,10 +196,28 @@ class Release:
     tag: str
     healthy: bool = True
     """False: the image has no health path (its health check fails, it serves nothing)."""
+    fails_after: int | None = None
+    """Seconds after its start at which a healthy release turns bad, as ``failure`` says."""
+    failure: str = "flap"
+    """flap: its health path answers 404 from then on (it still serves /version); crash:
+    the process exits (Docker restarts it, and it crashes again as long after)."""
+    body: str = ""
+    """What it answers at /version (its tag if empty): a rebuild under the same tag
+    answers something else."""
+
+    def command(self) -> str:
+        """The container's shell command: busybox httpd serving /www, and its failure."""
+        serve = "httpd -f -p 0.0.0.0:${PORT} -h /www"
+        if self.fails_after is None:
+            return f"exec {serve}"
+        if self.failure == "crash":
+            return f"{serve} & sleep {self.fails_after}; exit 1"
+        return f"(sleep {self.fails_after}; rm -f /www/health/*) & exec {serve}"
 
 
 def _image_tar(release: Release, health_path: str) -> bytes:
-    """A root filesystem: busybox (its httpd serves /www), /www/version, the health path."""
+    """A root filesystem: busybox (its httpd serves /www), /www/version, the health path
+    (a link into /www/health, which a flapping release empties)."""
     busybox = tools.require("busybox", "busybox").read_bytes()
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -199,18 +229,23 @@ def _image_tar(release: Release, health_path: str) -> bytes:
                 info.size = 0
             tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
 
-        for directory in ("bin", "www", "tmp"):
+        def link(name: str, target: str) -> None:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+
+        for directory in ("bin", "www", "www/health", "tmp"):
             add(directory, mode=0o755 if directory != "tmp" else 0o1777, kind=tarfile.DIRTYPE)
         add("bin/busybox", busybox, 0o755)
-        for applet in ("sh", "httpd", "wget", "cat", "sleep"):
-            info = tarfile.TarInfo(f"bin/{applet}")
-            info.type, info.linkname = tarfile.SYMTYPE, "busybox"
-            tar.addfile(info)
-        add("www/version", f"{release.tag}\n".encode())
+        for applet in ("sh", "httpd", "wget", "cat", "sleep", "rm"):
+            link(f"bin/{applet}", "busybox")
+        add("www/version", f"{release.body or release.tag}\n".encode())
         if release.healthy:
-            for part in Path(health_path.strip("/")).parents[::-1][1:]:
+            path = health_path.strip("/")
+            for part in Path(path).parents[::-1][1:]:
                 add(f"www/{part}", mode=0o755, kind=tarfile.DIRTYPE)
-            add(f"www/{health_path.strip('/')}", b"ok\n")
+            add("www/health/ok", b"ok\n")
+            link(f"www/{path}", "/www/health/ok")
     return buffer.getvalue()
 
 
@@ -231,17 +266,28 @@ def build_images(
         changes = [
             "ENV PATH=/bin PORT=8080",
             "WORKDIR /",
-            'CMD ["/bin/sh", "-c", "exec httpd -f -p 0.0.0.0:${PORT} -h /www"]',
+            f"CMD {json.dumps(['/bin/sh', '-c', release.command()])}",
         ]
         built = builder.ssh(
             "sudo docker import "
-            + " ".join(f"--change '{change}'" for change in changes)
+            + " ".join(f"--change {shlex.quote(change)}" for change in changes)
             + f" {tar} {image}:{release.tag} >/dev/null"
             + f" && sudo docker push --quiet {image}:{release.tag} >/dev/null",
             timeout=300,
         )
         assert built.returncode == 0, built.stderr
     return image
+
+
+def push(registry: Registry, releases: list[Release], health_path: str) -> str:
+    """Build and push ``releases`` on a builder host of their own (started and stopped
+    here): a later build, such as a tag moved to a new image."""
+    builder = NamespaceHost(docker=True, hub=HUB_ADDRESS)
+    try:
+        builder.start()
+        return build_images(builder, registry, releases, health_path)
+    finally:
+        builder.stop()
 
 
 @dataclass
@@ -452,15 +498,13 @@ class ApiHost:
     host: NamespaceHost
     contract: HostContract
 
-    def set_up(
-        self, *, deploy_key: str, registry_config: str, dotenv: str, release_source: str = ""
-    ) -> str:
+    def set_up(self, *, deploy_key: str, registry_config: str, dotenv: str) -> str:
         """Runs every step (each must succeed); returns the bootstrap's output."""
         for step, script, stdin in (
             ("setup", self.contract.setup_script(deploy_key), ""),
             ("registry", self.contract.registry_script(), registry_config),
             ("env", self.contract.env_script(), dotenv),
-            ("release", self.contract.release_bootstrap_script(release_source), ""),
+            ("release", self.contract.release_bootstrap_script(), ""),
         ):
             result = self.host.ssh(script, stdin=stdin, timeout=300)
             assert result.returncode == 0, f"{self.name} {step}: {result.stdout}{result.stderr}"
@@ -484,6 +528,173 @@ class ApiHost:
         connection = http.client.HTTPConnection(self.address, 80, timeout=5)
         connection.request("GET", "/version")
         return connection.getresponse().read().decode().strip()
+
+    def running_slots(self) -> int:
+        """How many of the app's slot containers (matra-a, matra-b) run now: two while a
+        deploy has its new release up beside the old one."""
+        listed = self.host.ssh("sudo docker ps --format '{{.Names}}'")
+        return sum(name.startswith("matra-") for name in listed.stdout.split())
+
+    def deploying(self) -> bool:
+        """Whether a matra-deploy that changes something runs on the host now."""
+        found = self.host.ssh("pgrep -f 'sbin/matra-deploy (deploy|redeploy|rollback|refresh)'")
+        return found.returncode == 0
+
+    def end_state(self) -> HostEnd:
+        """What the host records, what its nginx serves, and whether the two agree, once
+        no deploy runs on it (waited for, up to 3 minutes: how long it keeps going)."""
+        started, busy_for = time.monotonic(), 0.0
+        while self.deploying() and time.monotonic() - started < 180:
+            time.sleep(0.5)
+            busy_for = time.monotonic() - started
+        status = self.status()
+        try:
+            serves = self.serves()
+        except OSError as error:
+            serves = f"nothing ({error})"
+        return HostEnd(
+            name=self.name,
+            recorded=status.get("release", "?"),
+            serves=serves,
+            healthy=status.get("healthy") == "yes",
+            busy_after=round(busy_for, 1),
+        )
+
+
+@dataclass(frozen=True)
+class HostEnd:
+    """A host at the end of a scenario."""
+
+    name: str
+    recorded: str
+    """The release its status names."""
+    serves: str
+    """What its nginx answers at /version."""
+    healthy: bool
+    """What its status says of the release's health."""
+    busy_after: float
+    """Seconds a deploy kept running on it once the scenario was over."""
+
+    @property
+    def agrees(self) -> bool:
+        return self.recorded.partition("@")[0] == self.serves
+
+    def __str__(self) -> str:
+        health = "healthy" if self.healthy else "NOT healthy"
+        agreement = "" if self.agrees else f", but nginx serves {self.serves}"
+        busy = f", busy {self.busy_after:.0f} s more" if self.busy_after >= 1 else ""
+        return f"{self.name}: {self.recorded} ({health}{agreement}{busy})"
+
+
+class DeployRun:
+    """``python -m deploy`` running in its own process group (as in a terminal or a CI
+    job), its output read as it comes: a test waits for a line, interrupts it, kills it."""
+
+    def __init__(self, argv: list[str], stdin: str) -> None:
+        self.started = time.monotonic()
+        self.lines: list[tuple[float, str, str]] = []
+        self._changed = threading.Condition()
+        self.process = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        assert self.process.stdin is not None
+        self.process.stdin.write(stdin)
+        self.process.stdin.close()
+        self._readers = [
+            threading.Thread(target=self._read, args=(stream, name), daemon=True)
+            for stream, name in ((self.process.stdout, "out"), (self.process.stderr, "err"))
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self, stream: Any, name: str) -> None:
+        for line in stream:
+            with self._changed:
+                self.lines.append((time.monotonic() - self.started, name, line.rstrip("\n")))
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for(self, pattern: str, seconds: float = 120) -> str:
+        """The first output line matching ``pattern`` (a regular expression)."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + seconds
+        with self._changed:
+            while True:
+                for _, _, line in self.lines:
+                    if regex.search(line):
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.process.poll() is not None and not self._alive()):
+                    raise AssertionError(f"no line matching {pattern!r}: {self.output()}")
+                self._changed.wait(min(left, 0.5))
+
+    def _alive(self) -> bool:
+        return any(reader.is_alive() for reader in self._readers)
+
+    def signal(self, number: int) -> None:
+        """``number`` to the command's whole process group, as a terminal's Ctrl-C (SIGINT)
+        or a killed job (SIGKILL) sends it."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, number)
+
+    def finish(self, seconds: float = 600) -> subprocess.CompletedProcess[str]:
+        code = self.process.wait(timeout=seconds)
+        for reader in self._readers:
+            reader.join(timeout=10)
+        out = "".join(f"{line}\n" for _, name, line in self.lines if name == "out")
+        err = "".join(f"{line}\n" for _, name, line in self.lines if name == "err")
+        return subprocess.CompletedProcess(self.process.args, code, out, err)
+
+    def output(self) -> str:
+        return "\n".join(f"{at:6.1f} {name} {line}" for at, name, line in self.lines)
+
+
+def wait_until(what: str, ready: Any, seconds: float = 60) -> None:
+    """Until ``ready()`` holds (every 0.2 s), or fail naming ``what``."""
+    _wait_for(what, ready, seconds)
+
+
+@dataclass
+class Outcome:
+    """What a failure scenario did: the command's exit and last line, the requests sent
+    through the balancer and how many failed, and every host's end state."""
+
+    scenario: str
+    exit_code: int | None
+    message: str
+    requests: int
+    failed: int
+    hosts: list[HostEnd]
+    balancer: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def line(self) -> str:
+        down = [name for name, state in self.balancer.items() if state != "UP"]
+        return (
+            f"{self.scenario}: {self.failed} of {self.requests} requests failed; exit "
+            f"{self.exit_code}; {'; '.join(map(str, self.hosts))}"
+            + (f"; balancer has {', '.join(down)} down" if down else "")
+            + (f"; {self.notes}" if self.notes else "")
+            + (f"; last line: {self.message}" if self.message else "")
+        )
+
+    def record(self) -> Outcome:
+        """Printed (pytest -s shows it), and appended as JSON to $MATRA_SCENARIO_LOG."""
+        print(self.line(), flush=True)
+        log = os.environ.get("MATRA_SCENARIO_LOG")
+        if log:
+            hosts = [{**asdict(host), "agrees": host.agrees} for host in self.hosts]
+            entry = {**asdict(self), "hosts": hosts}
+            with open(log, "a", encoding="utf-8") as out:
+                out.write(json.dumps(entry) + "\n")
+        return self
 
 
 def outputs(
@@ -533,12 +744,12 @@ class Fleet:
         host = NamespaceHost(docker=True, hub=HUB_ADDRESS, syslog=True)
         self.started.append(host)
         host.start()
-        api = ApiHost(name=name, host=host, contract=self.contract)
+        contract = dataclasses.replace(self.contract, release_source=release_source)
+        api = ApiHost(name=name, host=host, contract=contract)
         bootstrap = api.set_up(
             deploy_key=self.key.public,
             registry_config=self.registry.docker_config(),
             dotenv=dotenv(),
-            release_source=release_source,
         )
         return api, bootstrap
 
@@ -564,21 +775,58 @@ class Fleet:
             check=False,
         )
 
+    def start_deploy(self, *args: str, hosts: list[ApiHost] | None = None) -> DeployRun:
+        """``deploy(*args)``, running: its output read as it comes."""
+        return DeployRun(
+            [sys.executable, "-m", "deploy", "--outputs", "-", *args],
+            json.dumps(self.outputs(hosts)),
+        )
+
+    def push(self, *releases: Release) -> None:
+        """Build and push ``releases`` to the registry now (a new build, a moved tag)."""
+        push(self.registry, list(releases), self.program["healthCheck"]["path"])
+
+    def outcome(
+        self, scenario: str, done: subprocess.CompletedProcess[str] | None, load: Load, **notes: Any
+    ) -> Outcome:
+        """The scenario's outcome, read once no deploy runs on any host any more."""
+        hosts = [host.end_state() for host in self.hosts]
+        balancer = (
+            {name: state for name, (state, _) in self.balancer.servers().items()}
+            if self.balancer is not None
+            else {}
+        )
+        message = ""
+        if done is not None:
+            lines = (done.stderr or done.stdout).strip().splitlines()
+            message = lines[-1] if lines else ""
+        return Outcome(
+            scenario=scenario,
+            exit_code=None if done is None else done.returncode,
+            message=message,
+            requests=load.total,
+            failed=len(load.failures),
+            hosts=hosts,
+            balancer=balancer,
+            notes=notes,
+        ).record()
+
     def releases(self) -> list[tuple[str, str]]:
         """(release, previous) of each host."""
         return [(s["release"], s["previous"]) for s in (h.status() for h in self.hosts)]
 
     def ensure_release(self, release: str) -> None:
-        """Every host runs ``release`` (deployed if needed)."""
+        """Every host runs ``release`` (deployed if needed, with short watches)."""
         if {r for r, _ in self.releases()} != {release}:
-            done = self.deploy("--release", release)
+            done = self.deploy("--release", release, *QUICK)
             assert done.returncode == 0, done.stdout + done.stderr
 
     def ensure(self, release: str, previous: str) -> None:
-        """Every host runs ``release`` with ``previous`` before it (deployed if needed)."""
+        """Every host runs ``release`` with ``previous`` before it (deployed if needed, with
+        short watches)."""
         if self.releases() != [(release, previous)] * len(self.hosts):
             for tag in (previous, release):
-                done = self.deploy("--release", tag)
+                done = self.deploy("--release", tag, *QUICK)
                 assert done.returncode == 0, done.stdout + done.stderr
         assert self.releases() == [(release, previous)] * len(self.hosts)
 

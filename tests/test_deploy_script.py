@@ -66,3 +66,13 @@ def test_rollback_is_asked_for_by_name(tmp_path):
     path = fake_pulumi(tmp_path, {"project": "other"})
     done = make_deploy(tmp_path, "STACK=prod", "RELEASE=rollback", path=path)
     assert "deploy: error: outputs: project is 'other'" in done.stderr
+
+
+def test_a_release_by_digest_reaches_the_deploy_command_whole(tmp_path):
+    path = fake_pulumi(tmp_path, {"project": "matra-infra", "stack": "prod"})
+    release = "3f9c2ab@sha256:" + "0123456789abcdef" * 4
+    done = make_deploy(tmp_path, "STACK=prod", f"RELEASE={release}", path=path)
+    # Past the release's check: the deploy command read the outputs (no appImage in these).
+    assert "deploy: error: outputs: no appImage" in done.stderr, done.stderr
+    broken = make_deploy(tmp_path, "STACK=prod", "RELEASE=3f9c2ab@sha256:12", path=path)
+    assert "deploy: error: --release '3f9c2ab@sha256:12': a digest is sha256:" in broken.stderr

@@ -61,7 +61,8 @@ def test_the_setup_script_installs_the_host_contract(stack):
     # is, loopback only, restart, health check, bounded logs.
     compose = yaml.safe_load(script.split("<<'COMPOSE_FILE'\n")[1].split("\nCOMPOSE_FILE\n")[0])
     app = compose["services"]["app"]
-    assert app["image"].startswith("registry.digitalocean.com/matra/api:${MATRA_RELEASE:?")
+    # By digest: what the deploy pinned, whatever a tag names later.
+    assert app["image"].startswith("registry.digitalocean.com/matra/api@${MATRA_DIGEST:?")
     assert app["env_file"] == [{"path": ".env", "format": "raw"}]
     assert app["ports"] == ["127.0.0.1:${MATRA_PORT:?set MATRA_PORT}:8080"]
     assert app["restart"] == "unless-stopped"
@@ -74,12 +75,24 @@ def test_the_setup_script_installs_the_host_contract(stack):
     deploy_key = run.outputs["deploySshPublicKey"].value
     assert f"deploy_key='{deploy_key}'" in script
     assert "ForceCommand /usr/local/sbin/matra-deploy-gate" in script
+    # sshd closes a deploy session whose client stops answering its keepalives.
+    assert "ClientAliveInterval 5\n    ClientAliveCountMax 3" in script
     assert "AuthorizedKeysFile /etc/ssh/authorized_keys/%u" in script
     assert 'gpasswd --delete "$deploy_user" docker' in script
     assert "NOPASSWD: /usr/local/sbin/matra-deploy\\n" in script
     # The seed's `docker-compose pull && up -d` keeps working; nginx in front of the slots.
     assert "/usr/local/bin/docker-compose 0755 root" in script
     assert "upstream matra_app {" in script and "location = /.matra/release {" in script
+    assert "include matra/upstream.conf;" in script
+    assert "location = /.matra/health {\n        allow 127.0.0.1;\n        deny all;" in script
+    # The entry point and its parameters (public), the host's one lock taken first.
+    assert (
+        "put_file /usr/local/sbin/matra-deploy 0755 root <<'MATRA_DEPLOY'\n#!/usr/bin/python3"
+        in script
+    )
+    assert "MATRA_IMAGE=registry.digitalocean.com/matra/api" in script
+    assert "MATRA_HEALTH_PATH=/healthz" in script and "MATRA_WATCH=30" in script
+    assert script.index('flock -w "$lock_wait" 9') < script.index("put_file /etc/matra/deploy.env")
     assert "stdin" not in host_commands(run, "api-0")["setup"].inputs
 
 
@@ -95,8 +108,10 @@ def test_secrets_arrive_on_stdin_readable_by_root_and_docker_only(stack):
         assert "mode=0640" in inputs["create"] and "owner=root" in inputs["create"]
         assert "group=docker" in inputs["create"]
     assert plain(registry["stdin"]).startswith('{"auths":')
-    # A new .env restarts the app without downtime (blue/green on the host).
-    assert "/usr/local/sbin/matra-deploy redeploy" in env["create"]
+    # A release that runs with another .env starts again with it, without downtime
+    # (beside itself), after any deploy in flight: every time, so none is dropped.
+    assert "after='/usr/local/sbin/matra-deploy refresh'" in env["create"]
+    assert "after_when=always" in env["create"]
     assert plain(env["stdin"]) == env_file(
         mongodb_uri=run.outputs["mongodbUri"].value,
         redis_url=run.outputs["redisUrl"].value,
@@ -107,9 +122,10 @@ def test_secrets_arrive_on_stdin_readable_by_root_and_docker_only(stack):
 @pytest.mark.parametrize("stack, hostname", [("dev", "api.dev.matra.io"), ("prod", "api.matra.io")])
 def test_a_new_host_asks_the_ingress_which_release_to_start(stack, hostname):
     run = run_program(stack)
+    setup = host_commands(run, "api-0")["setup"].inputs["create"]
+    assert f"MATRA_RELEASE_SOURCE=http://{hostname}/.matra/release" in setup
     script = host_commands(run, "api-0")["release"].inputs["create"]
-    assert f"release_source=http://{hostname}/.matra/release" in script
-    assert 'sudo /usr/local/sbin/matra-deploy deploy "$release"' in script
+    assert script.endswith("exec sudo /usr/local/sbin/matra-deploy bootstrap\n")
 
 
 def test_app_settings_change_only_the_env_commands():

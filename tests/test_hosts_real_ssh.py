@@ -253,11 +253,11 @@ def _host_nginx(host):
     and an app on that port (once)."""
     if host.ssh("test -e /etc/nginx/sites-enabled/matra").returncode == 0:
         return
-    site = render("nginx-site.conf.j2", server_name="api.matra.io")
+    site = render("nginx-site.conf.j2", server_name="api.matra.io", health_path="/healthz")
     steps = (
-        "sudo install -d -m 0755 /var/www/letsencrypt /opt/app /opt/matra && "
+        "sudo install -d -m 0755 /var/www/letsencrypt /opt/app /opt/matra /etc/nginx/matra && "
         "sudo tee /etc/nginx/sites-available/matra >/dev/null && "
-        "echo 'server 127.0.0.1:8080;' | sudo tee /etc/nginx/matra-upstream.conf >/dev/null && "
+        "echo 'server 127.0.0.1:8080;' | sudo tee /etc/nginx/matra/upstream.conf >/dev/null && "
         "sudo ln -sf /etc/nginx/sites-available/matra /etc/nginx/sites-enabled/matra && "
         "sudo rm -f /etc/nginx/sites-enabled/default && sudo nginx -t && sudo nginx && "
         "echo ok | sudo tee /opt/app/healthz >/dev/null && "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import socket
@@ -159,7 +160,9 @@ def deploy_app(host: NamespaceHost, slot: str, release: str, marker: str) -> flo
         admin_user="ops",
         deploy_user="deploy",
     )
-    compose = contract.compose_file()
+    # The release's image by its tag: an imported image has no registry digest to pin.
+    compose = re.sub(r"@\$\{MATRA_DIGEST:\?[^}]*\}", ":${MATRA_RELEASE}", contract.compose_file())
+    assert f"image: {IMAGE}:${{MATRA_RELEASE}}" in compose
     port = dict(zip("ab", contract.slot_ports, strict=True))[slot]
     script = f"""set -e
 sudo install -d /opt/matra

@@ -1,6 +1,7 @@
-"""Every shell script in the repository passes shellcheck: the files as they are, and
-each script template (components/templates/*.sh.j2) rendered the way the program
-renders it, for every variant."""
+"""Every shell script in the repository passes shellcheck: the files as they are (among
+them the hosts' deploy side, host/*.sh), and each script template
+(components/templates/*.sh.j2) rendered the way the program renders it, for every
+variant."""
 
 import shutil
 import subprocess
@@ -50,12 +51,6 @@ RENDERED = {
     "redis-configure": lambda: render("redis-configure.sh.j2", private_ip="10.10.0.5"),
     "install-docker": lambda: render("install-docker.sh.j2"),
     "host-setup": lambda: CONTRACT.setup_script("ssh-ed25519 AAAAC3Nz deploy"),
-    "matra-deploy": lambda: CONTRACT.deploy_script(),
-    "matra-deploy-gate": HostContract.gate_script,
-    "docker-compose-shim": lambda: render("docker-compose-shim.sh.j2", port_b=8081),
-    "release-bootstrap": lambda: HostContract.release_bootstrap_script(
-        "http://api.matra.io/.matra/release"
-    ),
     "log-forwarding to Papertrail": lambda: log_forwarding_script(
         LogDestination("logs5.papertrailapp.com", 12345)
     ),

@@ -43,6 +43,9 @@ NEEDED = (
     "redis-cli",
 )
 OVERLAID = ("etc", "opt", "home", "var", "run", "usr")
+TEST_RANGE = "10.251.0.0/16"
+"""Every test host's addresses (10.251.N.0/30) and the deploy rig's hub (10.251.0.1)."""
+NAMESPACE_PREFIX = "matra-test-"
 
 # Stand-ins for what the host's init system would do.
 SYSTEMCTL = """#!/bin/sh
@@ -196,10 +199,12 @@ class NamespaceHost:
         started by parallel test processes never share a name or a subnet."""
         for number in range(1, 251):
             claimed = subprocess.run(
-                ["ip", "netns", "add", f"matra-test-{number}"], capture_output=True, check=False
+                ["ip", "netns", "add", f"{NAMESPACE_PREFIX}{number}"],
+                capture_output=True,
+                check=False,
             )
             if claimed.returncode == 0:
-                self.netns, self.veth = f"matra-test-{number}", f"mth{number}"
+                self.netns, self.veth = f"{NAMESPACE_PREFIX}{number}", f"mth{number}"
                 self.gateway, self.address = f"10.251.{number}.1", f"10.251.{number}.2"
                 return
         raise RuntimeError("no free test host number (250 network namespaces named matra-test-*)")
@@ -218,6 +223,7 @@ class NamespaceHost:
 
     def start(self) -> NamespaceHost:
         self._claim_namespace()
+        hold_test_range()
         keys = self.work
         for account in (self.user, self.deploy_user):
             subprocess.run(
@@ -353,6 +359,19 @@ class NamespaceHost:
             "test host sshd did not start: " + (self.work / "sshd.log").read_text(errors="replace")
         )
 
+    def link(self, *, up: bool) -> None:
+        """This machine's end of the host's link up or down: the host drops off the network
+        (and comes back), as a droplet does when its hypervisor's network fails."""
+        self._ip("link", "set", self.veth, "up" if up else "down")
+
+    def drop_ssh(self, *, dropped: bool) -> None:
+        """Every SSH packet to and from the host dropped silently (or no longer), inside its
+        namespace: SSH sessions hang as on a lost network path, HTTP keeps flowing."""
+        action = "-I" if dropped else "-D"
+        for chain, port in (("INPUT", "--dport"), ("OUTPUT", "--sport")):
+            done = self.netns_exec("iptables", action, chain, "-p", "tcp", port, "22", "-j", "DROP")
+            assert done.returncode == 0, done.stderr
+
     def netns_exec(self, *command: str, timeout: float = 60) -> subprocess.CompletedProcess:
         """Run a command in the host's network namespace (not its mount namespace)."""
         return subprocess.run(
@@ -442,10 +461,32 @@ class NamespaceHost:
         subprocess.run(["ip", "netns", "delete", self.netns], capture_output=True, check=False)
         if self.docker:
             remove_cgroups(self.netns)
+        release_test_range()
         # Stopped: a second stop() must not reach a namespace of the same name that a new
         # host has claimed since.
         self.netns = ""
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def hold_test_range() -> None:
+    """Nothing addressed to the test range leaves this machine: an unreachable route for
+    all of it, under the hosts' own (more specific) /30s. A host whose link is down, or an
+    address no host holds, gets "no route to host" here instead of going out by the
+    default route. Idempotent; taken away by the last host's ``stop``."""
+    subprocess.run(
+        ["ip", "route", "replace", "unreachable", TEST_RANGE], check=True, capture_output=True
+    )
+
+
+def release_test_range() -> None:
+    """The range's unreachable route goes once no test host is left."""
+    names = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, check=False
+    ).stdout.split()
+    if not any(name.startswith(NAMESPACE_PREFIX) for name in names):
+        subprocess.run(
+            ["ip", "route", "delete", "unreachable", TEST_RANGE], capture_output=True, check=False
+        )
 
 
 def remove_cgroups(name: str) -> None:
