@@ -46,10 +46,16 @@ from pathlib import Path
 from typing import Any
 
 import tools
-from components.hostsetup import HostContract, env_file
-from components.ssh import known_hosts_line
 from harness import ROOT, run_program, stack_config
-from testhost import NamespaceHost, hold_test_range, release_test_range
+from matra.hostsetup import HostContract, env_file
+from matra.ssh import known_hosts_line
+from testhost import (
+    NamespaceHost,
+    enter_test_range,
+    hold_test_range,
+    leave_test_range,
+    release_test_range,
+)
 
 HUB_ADDRESS = "10.251.0.1"
 NOWHERE = "10.251.0.9"
@@ -73,6 +79,7 @@ class Hub:
     address = HUB_ADDRESS
 
     def start(self) -> Hub:
+        enter_test_range()
         claimed = subprocess.run(
             ["ip", "addr", "add", f"{HUB_ADDRESS}/32", "dev", "lo"],
             capture_output=True,
@@ -80,6 +87,7 @@ class Hub:
             check=False,
         )
         if claimed.returncode != 0:
+            leave_test_range()
             raise RuntimeError(
                 f"can't add {HUB_ADDRESS} to lo ({claimed.stderr.strip()}): another deploy "
                 f"rig runs, or one was left behind (ip addr del {HUB_ADDRESS}/32 dev lo)"
@@ -96,7 +104,9 @@ class Hub:
             capture_output=True,
             check=False,
         )
+        self._claimed = False
         release_test_range()
+        leave_test_range()
 
 
 def _wait_for(what: str, ready: Any, seconds: float, log: Path | None = None) -> None:

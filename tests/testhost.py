@@ -17,8 +17,10 @@ its loopback: certbot on the host gets a real certificate over HTTP-01.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -222,7 +224,12 @@ class NamespaceHost:
         subprocess.run([*prefix, "ip", *args], check=True, capture_output=True)
 
     def start(self) -> NamespaceHost:
-        self._claim_namespace()
+        enter_test_range()
+        try:
+            self._claim_namespace()
+        except BaseException:
+            leave_test_range()
+            raise
         hold_test_range()
         keys = self.work
         for account in (self.user, self.deploy_user):
@@ -462,10 +469,89 @@ class NamespaceHost:
         if self.docker:
             remove_cgroups(self.netns)
         release_test_range()
+        leave_test_range()
         # Stopped: a second stop() must not reach a namespace of the same name that a new
         # host has claimed since.
         self.netns = ""
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+RIG_LOCK = Path("/run/lock/matra-test-range.lock")
+_lock: int | None = None
+_users = 0
+
+
+def enter_test_range() -> list[str]:
+    """Before a process starts anything in the test range (a host, the rig's hub): a
+    shared lock on ``RIG_LOCK`` while it has anything there (the kernel drops it when the
+    process dies, even by SIGKILL). The first to enter takes it exclusively first when it
+    can: no live process then has anything in the range, so whatever a killed run left
+    there (namespaces, their veths and cgroups, the hub's address, daemons listening in
+    the range, work directories) is removed first; returns what was."""
+    global _lock, _users
+    _users += 1
+    if _lock is not None:
+        return []
+    RIG_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(RIG_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    swept: list[str] = []
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pass  # a live process has test hosts: the range is theirs as it is
+    else:
+        swept = sweep_test_range()
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    _lock = fd
+    return swept
+
+
+def leave_test_range() -> None:
+    """The other half of ``enter_test_range``: the lock goes with this process's last
+    thing in the range."""
+    global _lock, _users
+    _users -= 1
+    if _users == 0 and _lock is not None:
+        os.close(_lock)
+        _lock = None
+
+
+def sweep_test_range() -> list[str]:
+    """Remove what a test run that died left in the test range; returns what it found.
+    Only with ``RIG_LOCK`` held exclusively (``enter_test_range``)."""
+    found: list[str] = []
+
+    def run(*command: str) -> str:
+        return subprocess.run(command, capture_output=True, text=True, check=False).stdout
+
+    for name in run("ip", "netns", "list").split():
+        if not name.startswith(NAMESPACE_PREFIX):
+            continue
+        found.append(f"namespace {name}")
+        for pid in run("ip", "netns", "pids", name).split():
+            run("kill", "-9", pid)
+        run("ip", "link", "delete", "mth" + name.removeprefix(NAMESPACE_PREFIX))
+        run("ip", "netns", "delete", name)
+        remove_cgroups(name)
+    for line in run("ip", "-o", "-4", "addr", "show", "dev", "lo").splitlines():
+        address = re.search(r"inet (10\.251\.[0-9.]+/[0-9]+)", line)
+        if address:
+            found.append(f"address {address[1]} on lo")
+            run("ip", "addr", "del", address[1], "dev", "lo")
+    # The rig's registry and load balancer listen on the hub's address.
+    for line in run("ss", "-Hltnp").splitlines():
+        if re.search(r"\s10\.251\.[0-9.]+:[0-9]+\s", line):
+            for pid in re.findall(r"pid=([0-9]+)", line):
+                found.append(f"listener pid {pid}")
+                run("kill", "-9", pid)
+    for leftover in Path(tempfile.gettempdir()).glob("matra-*"):
+        if leftover.is_dir() and leftover.name.startswith(
+            ("matra-testhost-", "matra-registry-", "matra-lb-", "matra-deploykey-")
+        ):
+            found.append(f"directory {leftover}")
+            shutil.rmtree(leftover, ignore_errors=True)
+    run("ip", "route", "delete", "unreachable", TEST_RANGE)
+    return found
 
 
 def hold_test_range() -> None:
