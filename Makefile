@@ -13,7 +13,8 @@ UV := $(CACHE)/uv-$(UV_VERSION)/bin/uv
 COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--no-header --annotation-style line
 
-.PHONY: help venv lock test test-fast test-engine test-deps test-tools lint preview deploy
+.PHONY: help venv lock test test-fast test-engine test-deps test-tools lint preview deploy \
+	bench-deploy bench-program threat-map
 help:
 	@echo "make preview STACK=dev|staging|prod  pulumi preview of a stack, with the policy pack, on a local file backend"
 	@echo "make deploy STACK=prod RELEASE=<tag>  roll a release out to the stack's hosts (<tag>@sha256:<digest>: that image; RELEASE=rollback: back)"
@@ -23,12 +24,16 @@ help:
 	@echo "make lint                            ruff (lint and format check) and mypy"
 	@echo "make lock                            re-resolve requirements.txt (and the pack's) from requirements.in"
 
+# The locked dependencies, then the project's own packages (pyproject.toml) editable:
+# built offline, with the locked setuptools.
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt
-	@echo "make: installing the locked Python dependencies (requirements.txt) into $(VENV)/"
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@echo "make: installing the locked Python dependencies (requirements.txt) and the project's packages into $(VENV)/"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
 		--no-deps -r requirements.txt
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		--no-build-isolation --no-index --editable .
 	touch $@
 
 # The whole tree, hashed, from the direct pins; the pack's lock under the program's.
@@ -56,6 +61,12 @@ test-fast: test-deps test-tools venv
 
 test-engine: venv
 	$(VENV)/bin/python -m pytest -m engine
+
+# Measurements and a report that use the tests' helpers (tests/ on the path).
+bench-deploy: test-deps test-tools venv
+	PYTHONPATH=tests $(VENV)/bin/python scripts/bench-deploy.py $(ARGS)
+threat-map: venv
+	PYTHONPATH=tests:scripts $(VENV)/bin/python tests/threat_map.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

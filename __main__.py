@@ -5,7 +5,7 @@ from dataclasses import asdict
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from components import (
+from matra import (
     AccessEntry,
     AdminKeys,
     AdminKeysArgs,
@@ -35,10 +35,10 @@ from components import (
     SshLogin,
     pricing,
 )
-from components import settings as stack_settings
-from components.loadbalancer import HealthCheck
-from components.observability import vcpus
-from components.settings import ADMIN_USER
+from matra import settings as stack_settings
+from matra.loadbalancer import HealthCheck
+from matra.observability import vcpus
+from matra.settings import ADMIN_USER
 
 # Everything is validated here, before the first resource is registered; a mistake is
 # one line per problem, and the program's only error.
@@ -287,7 +287,7 @@ outputs: dict[str, object] = {
     ).apply(lambda lines: "".join(f"{line}\n" for line in lines)),
     "automationSshPublicKey": access.automation_public_key,
     "deploySshPublicKey": access.deploy_public_key,
-    # The monthly estimate and its items (components/pricing.py; README: What it costs).
+    # The monthly estimate and its items (matra/pricing.py; README: What it costs).
     "monthlyCostUsd": cost.monthly_usd,
     "costBreakdown": cost.breakdown(),
 }

@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from matra_data.docker import Release, release_problem
+
 from .outputs import DeployOutputs, OutputsError, is_private_key, parse, read
-from .reference import Release, release_problem
 from .rollout import DeployError, Fleet, HostResult, HostStatus, Rollout, rollback_release
 from .ssh import SshClient, Target, credentials
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .reference import name_problem
+from matra_data.docker import name_problem
+
 from .ssh import Target
 
 PROJECT = "matra-infra"

@@ -18,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .reference import Release
+from matra_data.docker import Release
+
 from .ssh import SshClient, SshError, Target, last_line
 
 T = TypeVar("T")

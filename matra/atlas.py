@@ -10,7 +10,8 @@ import pulumi
 import pulumi_mongodbatlas as mongodbatlas
 import pulumi_random as random
 
-from . import catalog
+from matra_data import catalog
+
 from .settings import AtlasSettings
 
 APP_USER_ROLE = "readWrite"

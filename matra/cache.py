@@ -10,7 +10,8 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 import pulumi_random as random
 
-from . import catalog
+from matra_data import catalog
+
 from .cloudinit import cache_user_data
 from .guarded import DropletSpec, GuardedDroplets, egress_rules, port_from_tag, ssh_ingress
 from .network import Placement

@@ -12,7 +12,8 @@ from hashlib import sha256
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from .baseline import API_EGRESS, EGRESS, Port
+from matra_data.baseline import API_EGRESS, EGRESS, Port
+
 from .network import Placement
 from .settings import BackupPolicy
 from .ssh import Host, HostKey

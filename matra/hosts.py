@@ -1,6 +1,6 @@
 """TLS on the hosts over SSH: the lone droplet's certificate (CertbotSetup) or, behind
 the load balancer, no certbot at all (CertbotRemoval); and the ops user's keys
-(AdminKeys). The rest of a host's setup is components/hostsetup.py."""
+(AdminKeys). The rest of a host's setup is matra/hostsetup.py."""
 
 from __future__ import annotations
 

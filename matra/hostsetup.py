@@ -4,10 +4,10 @@ change to any of it replaces no droplet.
 Per host, in order: the setup script (Docker, nginx, the host contract in /opt/matra, the
 deploy entry point, the deploy user locked down to it), the registry's read-only
 credentials and the app's .env (secrets, on stdin), the host's telemetry (log forwarding,
-the New Relic agent: components/observability.py), then the release bootstrap: a host
+the New Relic agent: matra/observability.py), then the release bootstrap: a host
 that runs no release yet starts the one the stack serves now. ``prepare(host)`` makes
 these and returns the last, so the fleet creates a droplet only once the one before it
-serves (components/fleet.py)."""
+serves (matra/fleet.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_digitalocean as digitalocean
 
-from deploy.reference import TAG
+from matra_data.docker import TAG
 
 from .hosts import delivery_script
 from .loadbalancer import HealthCheck
@@ -175,7 +175,7 @@ def env_file(
     telemetry: str = "",
 ) -> str:
     """The app's .env: connection strings first, then the stack's settings, then its
-    telemetry (Sentry, New Relic: components/observability.py)."""
+    telemetry (Sentry, New Relic: matra/observability.py)."""
     lines = [
         f"MONGODB_URI={mongodb_uri}",
         f"REDIS_URL={redis_url}",

@@ -2,7 +2,7 @@
 uptime check on the API with its alerts (``Monitoring``), and what each API host runs to
 report (``HostTelemetry``: log forwarding to Papertrail over TLS, the New Relic
 infrastructure agent, the app's Sentry and New Relic settings). The DigitalOcean metrics
-agent itself comes with every droplet (``monitoring=True``, components/guarded.py)."""
+agent itself comes with every droplet (``monitoring=True``, matra/guarded.py)."""
 
 from __future__ import annotations
 

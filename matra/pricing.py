@@ -1,101 +1,44 @@
 """What a stack costs a month, from its settings alone (so it is known at preview).
 
-The prices are the pack's ``matra_policies/prices.json``: one catalogue, each entry with
-its source, date and confidence, read here and by the pack's budget rule
-(``matra_policies/cost.py``). ``components/catalog.py`` offers exactly the droplet sizes,
-database sizes and Atlas tiers priced here, so a size the settings accept always has a
-price. ``estimate(settings)`` is a pure function: it returns every priced line per
-component (fleet, ingress, atlas, cache, shared) and the total, in exact cents.
+The prices are matra_data's catalogue (``matra_data/prices.json``), the one the pack's
+budget rule reads too. The settings offer exactly the droplet sizes, database sizes and
+Atlas tiers priced there (``matra_data/catalog.py``), so a size the settings accept
+always has a price. ``estimate(settings)`` is a pure function: it returns every priced
+line per component (fleet, ingress, atlas, cache, shared) and the total, in exact cents.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from decimal import Decimal
+from typing import Any
 
-if TYPE_CHECKING:  # settings import the catalog, which imports this module
-    from .settings import StackSettings
+from matra_data.prices import (
+    ATLAS_NODES,
+    ATLAS_TIERS,
+    BACKUPS,
+    DATABASES,
+    DROPLET_FREE,
+    DROPLETS,
+    FREE,
+    HOURS_PER_MONTH,
+    LOAD_BALANCER,
+    NOT_CREATED,
+    PRICE_DATES,
+    PRICES_PATH,
+    RESERVED_IP_ASSIGNED,
+    UPTIME_CHECK,
+    USAGE_BASED,
+    Price,
+    atlas_monthly,
+    cents,
+    money,
+)
 
-PRICES_FILE = Path(__file__).resolve().parents[1] / "policies" / "matra_policies" / "prices.json"
-PRICES_PATH = "policies/matra_policies/prices.json"
-CENT = Decimal("0.01")
+from .settings import StackSettings
+
 COMPONENTS = ("fleet", "ingress", "atlas", "cache", "shared")
-
-_DATA: dict[str, Any] = json.loads(PRICES_FILE.read_text(), parse_float=Decimal)
-
-
-@dataclass(frozen=True)
-class Price:
-    """One catalogue entry: the amount and where it comes from."""
-
-    amount: Decimal
-    source: str
-    """The id of the entry's source in prices.json."""
-    date: str
-    confidence: str
-    """sure, fairly sure or estimate (prices.json says what each means)."""
-
-
-def _price(entry: Mapping[str, Any], key: str) -> Price:
-    source = _DATA["sources"][entry["source"]]
-    return Price(Decimal(entry[key]), entry["source"], source["date"], source["confidence"])
-
-
-HOURS_PER_MONTH = Decimal(_DATA["hoursPerMonth"])
-DROPLETS: dict[str, Price] = {
-    size: _price(entry, "usdMonthly") for size, entry in _DATA["dropletSizes"].items()
-}
-"""Monthly price of each droplet size slug (DigitalOcean's /v2/sizes price_monthly)."""
-BACKUPS: dict[str, Price] = {
-    plan: _price(entry, "shareOfDroplet") for plan, entry in _DATA["dropletBackups"].items()
-}
-"""Droplet backup plans, priced as a share of the droplet's monthly price."""
-LOAD_BALANCER = _price(_DATA["loadBalancers"]["REGIONAL"], "usdMonthlyPerSizeUnit")
-"""A regional HTTP load balancer, per size unit a month."""
-RESERVED_IP_ASSIGNED = _price(_DATA["reservedIpv4"]["assigned"], "usdMonthly")
-DATABASES: dict[str, Price] = {
-    size: _price(entry, "usdMonthlyPerNode") for size, entry in _DATA["databaseSizes"].items()
-}
-"""Managed Valkey, per node a month (a standby node costs what the primary does)."""
-ATLAS_TIERS: dict[str, Price] = {
-    tier: _price(entry, "usdHourly") for tier, entry in _DATA["atlasTiers"].items()
-}
-"""Atlas (AWS) hourly price of a tier's 3-node replica set."""
-ATLAS_NODES = _price(_DATA["atlasNodes"], "pricedNodes")
-"""How many nodes a tier's hourly price covers (3); more nodes cost in proportion."""
-UPTIME_CHECK = _price(_DATA["uptimeChecks"], "usdMonthlyEach")
-FREE: dict[str, str] = {key: entry["what"] for key, entry in _DATA["free"].items()}
-DROPLET_FREE = (FREE["cloudFirewall"], FREE["tag"], FREE["monitoring"])
-"""What a droplet (the API's, or the cache's) comes with at no cost."""
-USAGE_BASED: dict[str, str] = {
-    key: f"{entry['what']}: {entry['price']}" for key, entry in _DATA["usageBased"].items()
-}
-"""What the stack may be charged by usage, which no setting decides (not counted)."""
-NOT_CREATED: dict[str, str] = {
-    key: f"{entry['what']} ({entry['price']})" for key, entry in _DATA["notCreated"].items()
-}
-PRICE_DATES: tuple[str, ...] = tuple(sorted({s["date"] for s in _DATA["sources"].values()}))
-
-
-def cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def atlas_monthly(tier: str, nodes: int) -> Decimal:
-    """A cluster's month: the tier's hourly price x 730 hours x nodes / 3 (Atlas bills
-    each data-bearing node; the listed price is for three)."""
-    hourly = ATLAS_TIERS[tier].amount
-    return cents(hourly * HOURS_PER_MONTH * nodes / ATLAS_NODES.amount)
-
-
-def money(amount: Decimal | float) -> str:
-    """$1,234.50; a unit price finer than a cent keeps four places ($0.1333)."""
-    value = Decimal(amount)
-    return f"${value:,.2f}" if value == cents(value) else f"${value:,.4f}"
 
 
 @dataclass(frozen=True)

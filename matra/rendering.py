@@ -25,5 +25,5 @@ _ENV.filters["shell_quote"] = lambda value: shlex.quote(str(value))
 
 
 def render(name: str, **params: Any) -> str:
-    """Render ``components/templates/<name>`` with exactly the given parameters."""
+    """Render ``matra/templates/<name>`` with exactly the given parameters."""
     return _ENV.get_template(name).render(**params)

@@ -1,5 +1,5 @@
-"""The guardrails the program shares with the policy pack, read from the pack's
-``matra_policies/baseline.json``: the egress the Cloud Firewalls open (and the pack
+"""The guardrails the program shares with the policy pack, read from ``baseline.json``
+beside this file: the egress the Cloud Firewalls open (and the pack
 allows), the supported images (offered by the settings, named in the pack's fix) and the
 end-of-life images (refused by the settings, flagged by the pack)."""
 
@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-BASELINE_FILE = (
-    Path(__file__).resolve().parents[1] / "policies" / "matra_policies" / "baseline.json"
-)
+BASELINE_FILE = Path(__file__).resolve().parent / "baseline.json"
 
 
 @dataclass(frozen=True)
@@ -21,18 +20,21 @@ class Port:
     purpose: str
 
 
-_DATA = json.loads(BASELINE_FILE.read_text())
+BASELINE: dict[str, Any] = json.loads(BASELINE_FILE.read_text())
+"""The whole file, as the JSON has it."""
 
-EGRESS: tuple[Port, ...] = tuple(Port(p["protocol"], p["port"], p["for"]) for p in _DATA["egress"])
+EGRESS: tuple[Port, ...] = tuple(
+    Port(p["protocol"], p["port"], p["for"]) for p in BASELINE["egress"]
+)
 """What every host reaches on the internet: DNS, NTP, package mirrors and registries."""
 
 API_EGRESS: tuple[Port, ...] = tuple(
-    Port(p["protocol"], p["port"], p["for"]) for p in _DATA["apiEgress"]
+    Port(p["protocol"], p["port"], p["for"]) for p in BASELINE["apiEgress"]
 )
 """What the API hosts reach besides: MongoDB Atlas."""
 
-SUPPORTED_IMAGES: tuple[str, ...] = tuple(_DATA["supportedImages"])
+SUPPORTED_IMAGES: tuple[str, ...] = tuple(BASELINE["supportedImages"])
 """Image slugs in standard support, newest first."""
 
-END_OF_LIFE_IMAGES: dict[str, str] = dict(_DATA["endOfLifeImages"])
+END_OF_LIFE_IMAGES: dict[str, str] = dict(BASELINE["endOfLifeImages"])
 """Image slugs past their end of standard support, with when and why."""

@@ -1,8 +1,8 @@
 """Lists of DigitalOcean and Atlas values the settings accept, kept by the project.
 
 The droplet sizes, database sizes and Atlas tiers are the entries of the price catalogue
-(policies/matra_policies/prices.json, read by components/pricing.py): a size or tier is
-accepted only with a price, so the cost estimate can price every stack that loads.
+(prices.json beside this file): a size or tier is accepted only with a price, so the
+cost estimate can price every stack that loads.
 
 Source of the slugs: DigitalOcean's published slugs (docs.digitalocean.com, "Droplet
 pricing" and "Regional availability" pages, and the API's /v2/sizes and /v2/regions),
@@ -19,7 +19,7 @@ regions closed to new Droplets (``nyc2``, ``ams2``, ``sfo1``).
 
 from __future__ import annotations
 
-from . import baseline, pricing
+from . import baseline, prices
 
 REGIONS: tuple[str, ...] = (
     "nyc1",
@@ -36,9 +36,9 @@ REGIONS: tuple[str, ...] = (
 )
 """Regions that take new Droplets, VPCs, load balancers and managed databases."""
 
-DROPLET_SIZES: tuple[str, ...] = tuple(pricing.DROPLETS)
+DROPLET_SIZES: tuple[str, ...] = tuple(prices.DROPLETS)
 """Droplet size slugs an API droplet (or the dev Redis droplet) may use: exactly those
-with a price in policies/matra_policies/prices.json (Basic shared-CPU regular and premium
+with a price in prices.json (Basic shared-CPU regular and premium
 AMD/Intel, then General purpose, CPU-optimised and Memory-optimised dedicated CPU), so a
 size the settings accept always has a price."""
 
@@ -50,9 +50,9 @@ from one of these can be given by its numeric image id instead."""
 
 END_OF_LIFE_IMAGES = baseline.END_OF_LIFE_IMAGES
 """Images that used to be valid here, with why they no longer are (shared with the
-policy pack: policies/matra_policies/baseline.json)."""
+policy pack: baseline.json)."""
 
-DATABASE_SIZES: tuple[str, ...] = tuple(pricing.DATABASES)
+DATABASE_SIZES: tuple[str, ...] = tuple(prices.DATABASES)
 """DigitalOcean managed database (Valkey) size slugs: those with a per-node price in
 prices.json."""
 
@@ -60,7 +60,7 @@ VALKEY_VERSIONS: tuple[str, ...] = ("8",)
 """Managed Valkey major versions DigitalOcean offers (Managed Redis was discontinued on
 2025-06-30; Valkey replaces it)."""
 
-ATLAS_TIERS: tuple[str, ...] = tuple(pricing.ATLAS_TIERS)
+ATLAS_TIERS: tuple[str, ...] = tuple(prices.ATLAS_TIERS)
 """MongoDB Atlas cluster tiers this project provisions, those with an hourly price in
 prices.json: M0 is the free shared tier (no backups, one per project), M10 and up are
 dedicated replica sets. Source: MongoDB Atlas cluster tier documentation, retrieved

@@ -7,7 +7,7 @@ registry, clients sending requests for the whole deploy.
 
 Needs root and what `make test` sets up (Debian packages, Go-built tools, venv):
 
-    venv/bin/python scripts/bench-deploy.py [--hosts 1 3] [--rounds 3] [--clients 4]
+    make bench-deploy [ARGS="--hosts 1 3 --rounds 3 --clients 4"]
 
 Each round deploys the other release (v1 <-> v2) to every host with `python -m deploy`,
 once with the post-switch watch as the command sets it by default (the first host for the
@@ -21,16 +21,10 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT, ROOT / "tests", ROOT / "policies"):
-    sys.path.insert(0, str(path))
-
-from rig import QUICK, Release, fleet  # noqa: E402 (after the path set-up)
+from rig import QUICK, Release, fleet  # tests/rig.py: make bench-deploy puts tests/ on the path
 
 DONE = re.compile(r"^deploy: \[\d+/\d+\] (\S+): done in ([0-9.]+) s: .*watched (\d+) s\)$")
 MODES = {"watched": (), "unwatched": ("--canary-watch", "0", "--watch", "0")}

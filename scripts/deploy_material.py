@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "github"))
 
 from matra_github.workflows import DEPLOY_MATERIAL  # noqa: E402
 

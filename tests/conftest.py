@@ -3,7 +3,6 @@ import gc
 import logging
 import os
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -33,14 +32,6 @@ def _leave_without_teardown() -> None:
 # at import, this runs after the exit handlers of everything imported later.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     atexit.register(_leave_without_teardown)
-
-ROOT = Path(__file__).resolve().parent.parent
-# The programs' packages (components; github/'s matra_github), the policy pack's
-# (matra_policies), the workflows' Python scripts (scripts/*.py) and the hosts' deploy
-# entry point (host/matra_deploy.py).
-for path in (ROOT, ROOT / "github", ROOT / "policies", ROOT / "scripts", ROOT / "host"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

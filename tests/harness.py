@@ -30,7 +30,7 @@ import pulumi
 import yaml
 from google.protobuf import json_format
 
-from components.ssh import SshAccount, SshLogin
+from matra.ssh import SshAccount, SshLogin
 from pulumi_private import (
     UNKNOWN,
     MockMonitor,

@@ -1,9 +1,9 @@
 """SshAccess: the automation key (generated ed25519, or supplied), the deploy job's key
 (generated, or its public half supplied), the operators' keys; secrets stay secret."""
 
-from components import SshAccess, SshAccessArgs
 from harness import build as build_component
 from harness import plain, resolve, run, run_program
+from matra import SshAccess, SshAccessArgs
 from matra_policies.types import PRIVATE_KEY, SSH_KEY
 
 OPERATOR = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperator alice@laptop"

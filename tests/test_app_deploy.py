@@ -10,9 +10,9 @@ from __future__ import annotations
 import tempfile
 
 import pytest
-from app_fleet import COMMIT_A, COMMIT_B, DIGEST_A, A, B, Fleet, GitHubDeployments
 
 from app_deploy import main
+from app_fleet import COMMIT_A, COMMIT_B, DIGEST_A, A, B, Fleet, GitHubDeployments
 
 
 @pytest.fixture

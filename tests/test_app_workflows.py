@@ -10,6 +10,7 @@ that reaches each stack, where it is read from, and the record each run leaves."
 from __future__ import annotations
 
 import pytest
+
 from app_fleet import (
     COMMIT_A,
     COMMIT_C,
@@ -23,7 +24,6 @@ from app_fleet import (
     GitHubDeployments,
     material,
 )
-
 from harness import ROOT
 from workflow_files import (
     Doc,

@@ -4,11 +4,12 @@ from dataclasses import replace
 
 import pytest
 
-from components import AccessEntry, AtlasCluster, AtlasClusterArgs, catalog
-from components.atlas import mongodb_uri
-from components.settings import AtlasSettings
 from harness import build as build_component
 from harness import is_secret_input, plain, resolve, run_program
+from matra import AccessEntry, AtlasCluster, AtlasClusterArgs
+from matra.atlas import mongodb_uri
+from matra.settings import AtlasSettings
+from matra_data import catalog
 from matra_policies.types import ATLAS_ACCESS_LIST as ACCESS
 from matra_policies.types import ATLAS_BACKUP_SCHEDULE as SCHEDULE
 from matra_policies.types import ATLAS_CLUSTER as CLUSTER

@@ -5,11 +5,11 @@ import subprocess
 
 import pytest
 
-from components import Cache, CacheArgs, Placement
-from components.rendering import render
-from components.settings import RedisSettings
 from harness import LOGIN, fake_id, is_secret_input, plain, resolve, run_program
 from harness import build as build_component
+from matra import Cache, CacheArgs, Placement
+from matra.rendering import render
+from matra.settings import RedisSettings
 from matra_policies.types import DATABASE_CLUSTER as DB
 from matra_policies.types import DATABASE_FIREWALL as DB_FIREWALL
 from matra_policies.types import DROPLET, FIREWALL

@@ -2,7 +2,7 @@
 
 import pulumi_digitalocean as digitalocean
 
-from components import catalog
+from matra_data import catalog
 
 
 def test_every_droplet_size_is_a_provider_slug():

@@ -6,8 +6,8 @@ import functools
 
 import pytest
 import yaml
-from cloud_init import schema_problems
 
+from cloud_init import schema_problems
 from harness import GENERATED_KEYS, STACKS, is_secret_input, mock_private_key, plain, run_program
 from matra_policies.types import DROPLET
 

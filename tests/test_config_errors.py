@@ -3,8 +3,8 @@ the value and what is allowed, before any resource is registered."""
 
 import pytest
 
-from components.settings import ConfigError
 from harness import run_program
+from matra.settings import ConfigError
 
 # (stack, overrides, unset, the one line's expected start, words it must contain)
 MISTAKES = [
@@ -13,7 +13,7 @@ MISTAKES = [
         {"dropletSize": "s-9vcpu-1gb"},
         (),
         "matra-infra:dropletSize: 's-9vcpu-1gb' is not allowed; expected a droplet size slug",
-        ["s-1vcpu-2gb", "s-4vcpu-8gb", "components/catalog.py"],
+        ["s-1vcpu-2gb", "s-4vcpu-8gb", "matra_data/catalog.py"],
     ),
     (
         "prod",
@@ -706,8 +706,8 @@ def test_the_program_shows_its_config_error_as_its_only_error():
 def test_every_key_declared_in_pulumi_yaml_is_read_and_no_other():
     import yaml
 
-    from components import settings
     from harness import ROOT
+    from matra import settings
 
     declared = set(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"])
     seen = {}

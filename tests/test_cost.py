@@ -1,5 +1,5 @@
-"""What each stack costs: the price catalogue (policies/matra_policies/prices.json), the
-estimate from the settings (components/pricing.py), and the outputs monthlyCostUsd and
+"""What each stack costs: the price catalogue (matra_data/prices.json), the
+estimate from the settings (matra/pricing.py), and the outputs monthlyCostUsd and
 costBreakdown. The estimate is a pure function of the settings, so most tests call it
 directly; the program runs here are the shipped stacks' (cached per session)."""
 
@@ -12,12 +12,13 @@ from decimal import Decimal
 import pulumi_digitalocean as digitalocean
 import pytest
 
-from components import catalog, pricing
-from components import settings as stack_settings
-from components.settings import BackupPolicy, ConfigError, StackSettings
 from harness import ROOT, STACKS, run, run_program, stack_config
+from matra import pricing
+from matra import settings as stack_settings
+from matra.settings import BackupPolicy, ConfigError, StackSettings
+from matra_data import catalog
 
-PRICES = json.loads((ROOT / "policies" / "matra_policies" / "prices.json").read_text())
+PRICES = json.loads((ROOT / "matra_data" / "prices.json").read_text())
 ESTIMATES = {"dev": 19.00, "staging": 115.20, "prod": 361.80}
 """Each shipped stack's month, as the README's stack matrix states it."""
 
@@ -39,7 +40,7 @@ def settings_of(stack: str) -> StackSettings:
 
 def by_hand(stack: str) -> float:
     """The stack's month, summed here from its config values and the catalogue's entries
-    (not through components/pricing.py)."""
+    (not through matra/pricing.py)."""
     config = {key.split(":", 1)[1]: value for key, value in stack_config(stack).items()}
     count, size = int(config["dropletCount"]), config["dropletSize"]
     droplet = PRICES["dropletSizes"][size]["usdMonthly"]
@@ -231,7 +232,7 @@ def test_a_preview_logs_the_estimate_once_in_one_line():
         "estimated cost $361.80/month: Atlas M20 (3 nodes) $146.00, 3 x API droplet "
         "s-4vcpu-8gb $144.00, managed Valkey db-s-1vcpu-2gb $30.00; usage-based charges not "
         "counted; the costBreakdown output has every item (prices: "
-        "policies/matra_policies/prices.json)"
+        "matra_data/prices.json)"
     ]
 
 
@@ -266,7 +267,7 @@ def test_a_real_droplet_size_without_a_price_is_a_one_line_error():
     assert_refused(
         run_program("prod", overrides={"dropletSize": "c-48"}),
         "matra-infra:dropletSize: 'c-48' is not allowed; expected a droplet size slug from "
-        "components/catalog.py, each priced in policies/matra_policies/prices.json: ",
+        "matra_data/catalog.py, each priced in matra_data/prices.json: ",
     )
 
 
@@ -274,7 +275,7 @@ def test_an_atlas_tier_without_a_price_is_a_one_line_error():
     assert_refused(
         run_program("prod", overrides={"atlasTier": "M140"}),
         "matra-infra:atlasTier: 'M140' is not allowed; expected one of: M0, M10, M20, M30, M40, "
-        "M50, M60, M80 (the Atlas tiers priced in policies/matra_policies/prices.json)",
+        "M50, M60, M80 (the Atlas tiers priced in matra_data/prices.json)",
     )
 
 
@@ -282,5 +283,5 @@ def test_a_cache_size_without_a_price_is_a_one_line_error():
     assert_refused(
         run_program("prod", overrides={"redisSize": "db-s-32vcpu-128gb"}),
         "matra-infra:redisSize: 'db-s-32vcpu-128gb' is not allowed; expected a managed database "
-        "size slug for redisMode managed, each priced in policies/matra_policies/prices.json",
+        "size slug for redisMode managed, each priced in matra_data/prices.json",
     )

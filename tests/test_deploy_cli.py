@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from components.hostsetup import HostContract, host_file
 from deploy.cli import main
 from deploy.outputs import OutputsError, parse
-from deploy.reference import Release, name_problem, release_problem, tag_problem
 from deploy.rollout import DeployError, Fleet, HostResult, HostStatus, Rollout, rollback_release
 from deploy.ssh import Target, credentials
+from matra.hostsetup import HostContract, host_file
+from matra_data.docker import Release, name_problem, release_problem, tag_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = (

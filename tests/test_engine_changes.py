@@ -10,15 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from engine_state import EXCLUDED, deploy_without_cloud
 
 from engine import Preview, Workspace
+from engine_state import EXCLUDED, deploy_without_cloud
 
 pytestmark = pytest.mark.engine
 
 STACK = "prod"
 HOSTS = range(3)  # prod's dropletCount
-CLOUD_INIT = "components/templates/api-cloud-init.yaml.j2"
+CLOUD_INIT = "matra/templates/api-cloud-init.yaml.j2"
 PER_HOST = ("setup", "registry", "env", "logs", "newrelic", "release")
 """A host's delivery commands (hosts-api-N-<what>)."""
 
@@ -80,7 +80,7 @@ def test_a_host_setting_reruns_each_hosts_setup_and_replaces_no_droplet(fleet):
 
 
 def test_a_host_script_change_reruns_each_hosts_setup(fleet):
-    with edited(fleet, "components/templates/host-setup.sh.j2", "set -eu", "set -eu\n:"):
+    with edited(fleet, "matra/templates/host-setup.sh.j2", "set -eu", "set -eu\n:"):
         changes = preview(fleet).changes()
     assert changes == {f"hosts-api-{n}-setup": "update" for n in HOSTS}
 

@@ -5,10 +5,10 @@ from dataclasses import replace
 import pulumi_random as random
 import pytest
 
-from components import DropletFleet, DropletFleetArgs, Placement
-from components.settings import BackupPolicy, FleetSettings
 from harness import LOGIN, fake_id, plain, resolve, run_program
 from harness import build as build_component
+from matra import DropletFleet, DropletFleetArgs, Placement
+from matra.settings import BackupPolicy, FleetSettings
 from matra_policies.types import DROPLET, FIREWALL
 
 PLACEMENT = Placement(region="fra1", vpc_uuid="vpc-1", vpc_ip_range="10.9.0.0/20")

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import matra_deploy as md
-from components.hostsetup import HostContract
+from matra.hostsetup import HostContract
 
 IMAGE = "registry.digitalocean.com/matra/api"
 PORTS = {"a": 8080, "b": 8081}
@@ -552,14 +552,17 @@ def test_a_deploy_commands_session_ends_the_run_when_it_closes_or_goes_silent(en
 
     code = (
         "import os, sys, time\n"
-        f"sys.path.insert(0, {str(md.__file__.rsplit('/', 1)[0])!r})\n"
         "import matra_deploy as md\n"
         "md.SILENCE = 1\n"
         "md.follow_session(lambda why: (print(why, flush=True), os._exit(0)))\n"
         "time.sleep(20)\n"
     )
     child = subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(md.__file__).parent)},
     )
     for _ in range(6):  # heartbeats for 3 s: the run goes on
         child.stdin.write("\n")

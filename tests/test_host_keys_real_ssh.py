@@ -9,11 +9,11 @@ import subprocess
 import pytest
 import yaml
 
-from components.cloudinit import api_user_data
-from components.hosts import certbot_script, delivery_script
-from components.rendering import render
-from components.ssh import known_hosts_line
 from deploy.ssh import HostKeyMismatchError, SshClient, Target
+from matra.cloudinit import api_user_data
+from matra.hosts import certbot_script, delivery_script
+from matra.rendering import render
+from matra.ssh import known_hosts_line
 from testhost import NamespaceHost
 
 pytestmark = pytest.mark.host

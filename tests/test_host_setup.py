@@ -7,8 +7,8 @@ and the setup scripts only the setup commands, and no such change replaces a dro
 import pytest
 import yaml
 
-from components.hostsetup import env_file
 from harness import STACKS, changed, is_secret_input, plain, run_program, update
+from matra.hostsetup import env_file
 from matra_policies.types import ATLAS_ACCESS_LIST, DROPLET, REMOTE_COMMAND
 
 NODE_ENV = {"dev": "development", "staging": "staging", "prod": "production"}

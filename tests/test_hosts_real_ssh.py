@@ -8,9 +8,9 @@ import shutil
 
 import pytest
 
-from components.hosts import certbot_script, delivery_script
-from components.hostsetup import env_file
-from components.rendering import render
+from matra.hosts import certbot_script, delivery_script
+from matra.hostsetup import env_file
+from matra.rendering import render
 from testhost import NamespaceHost, PebbleAcme, wait_for_port
 
 pytestmark = pytest.mark.host

@@ -4,10 +4,10 @@ is a new certificate, made before the old one goes."""
 
 import pytest
 
-from components import ApiLoadBalancer, ApiLoadBalancerArgs, Placement
-from components.loadbalancer import HealthCheck
 from harness import build as build_component
 from harness import plain, resolve, run_program
+from matra import ApiLoadBalancer, ApiLoadBalancerArgs, Placement
+from matra.loadbalancer import HealthCheck
 from matra_policies.types import LOAD_BALANCER as LB
 
 CERTIFICATE = "digitalocean:index/certificate:Certificate"

@@ -29,9 +29,9 @@ from pathlib import Path
 import pytest
 
 import tools
-from components.hostsetup import HostContract
-from components.observability import log_forwarding_script
-from components.settings import LogDestination
+from matra.hostsetup import HostContract
+from matra.observability import log_forwarding_script
+from matra.settings import LogDestination
 from testca import issue, make_ca
 from testhost import NamespaceHost
 

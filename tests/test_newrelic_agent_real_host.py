@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from components.observability import new_relic_script
+from matra.observability import new_relic_script
 from testca import issue, make_ca
 from testhost import NamespaceHost
 

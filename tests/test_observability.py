@@ -6,10 +6,10 @@ secret .env. None of it replaces a droplet."""
 
 import pytest
 
-from components import catalog
-from components.hostsetup import env_file
-from components.observability import telemetry_env, vcpus
 from harness import STACKS, changed, is_secret_input, plain, run_program, update
+from matra.hostsetup import env_file
+from matra.observability import telemetry_env, vcpus
+from matra_data import catalog
 from matra_policies.types import FIREWALL, LOAD_BALANCER, MONITOR_ALERT, UPTIME_ALERT, UPTIME_CHECK
 from matra_policies.types import REMOTE_COMMAND as COMMAND
 

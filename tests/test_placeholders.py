@@ -4,9 +4,9 @@ one line per key, naming it and what to set, before anything is registered."""
 
 import pytest
 
-from components.settings import ConfigError
-from components.settings.checks import documentation_network
 from harness import OPERATOR_VALUES, STACKS, run_program
+from matra.settings import ConfigError
+from matra.settings.checks import documentation_network
 
 
 def update(stack, **overrides):

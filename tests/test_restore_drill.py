@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from atlas_api import GROUP, AtlasApi
 
 import restore_drill
+from atlas_api import GROUP, AtlasApi
 from harness import ROOT
 from workflow_files import broken, everything, named, run_script, step
 
@@ -262,7 +262,7 @@ def test_the_drill_always_cleans_up_with_the_state_the_restore_wrote():
 
 def test_the_drill_restores_the_staging_stacks_own_cluster_and_database():
     """What the workflow names is what the staging stack makes: project and cluster
-    matra-<stack> (components/settings), the database its appDatabase (with defaults)."""
+    matra-<stack> (matra/settings), the database its appDatabase (with defaults)."""
     import yaml
 
     restore_step = step(named(DOCS, "restore-drill.yml"), "drill", "Restore")

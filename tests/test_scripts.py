@@ -1,6 +1,6 @@
 """Every shell script in the repository passes shellcheck: the files as they are (among
 them the hosts' deploy side, host/*.sh), and each script template
-(components/templates/*.sh.j2) rendered the way the program renders it, for every
+(matra/templates/*.sh.j2) rendered the way the program renders it, for every
 variant."""
 
 import shutil
@@ -8,12 +8,12 @@ import subprocess
 
 import pytest
 
-from components.hosts import certbot_script, delivery_script
-from components.hostsetup import HostContract
-from components.observability import log_forwarding_script, new_relic_script
-from components.rendering import TEMPLATE_DIR, render
-from components.settings import LogDestination
 from harness import ROOT
+from matra.hosts import certbot_script, delivery_script
+from matra.hostsetup import HostContract
+from matra.observability import log_forwarding_script, new_relic_script
+from matra.rendering import TEMPLATE_DIR, render
+from matra.settings import LogDestination
 
 SCRIPTS = sorted([ROOT / ".ci" / "run", *ROOT.glob("**/*.sh")], key=str)
 SCRIPTS = [p for p in SCRIPTS if "venv" not in p.parts and ".pulumi-state" not in p.parts]

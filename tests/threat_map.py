@@ -11,22 +11,14 @@ that credential can do, from three sources that must agree:
 `rules(...)` returns one line per breach of the threat model's rules; the tests assert it
 is empty for the shipped files and not for copies broken on purpose.
 
-    python tests/threat_map.py   # prints the map as a markdown table
+    make threat-map   # prints the map as a markdown table
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-
-if __name__ == "__main__":  # pragma: no cover (run as a script: what conftest.py puts on the path)
-    _root = Path(__file__).resolve().parent.parent
-    sys.path[:0] = [
-        str(p) for p in (_root, _root / "github", _root / "policies", _root / "scripts")
-    ]
 
 from harness import ROOT, Resource, plain
 from matra_github.workflows import DEPLOY_MATERIAL, DEPLOYED_STACKS, DRILL_STACK, RESTORE_DRILL

@@ -1,5 +1,5 @@
 """The github/ stack's settings, read once with the main program's ConfigReader
-(components/settings/reader.py): one line per problem, naming the key, the value and
+(matra/settings/reader.py): one line per problem, naming the key, the value and
 what is allowed (never a secret's value), and a ConfigError before any resource is
 registered."""
 
@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pulumi
 
-from components.settings.reader import ConfigReader
+from matra.settings.reader import ConfigReader
 
 from .workflows import (
     DEPLOYED_STACKS,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .. import catalog, pricing
+from matra_data import catalog, prices
+
 from .reader import ConfigReader
 
 PLACEHOLDER_ATLAS_ORG_ID = "0123456789abcdef01234567"
@@ -83,7 +84,7 @@ def _atlas(r: ConfigReader) -> AtlasSettings:
         tier=r.string(
             "atlasTier",
             f"one of: {', '.join(catalog.ATLAS_TIERS)} (the Atlas tiers priced in "
-            f"{pricing.PRICES_PATH})",
+            f"{prices.PRICES_PATH})",
             lambda v: v in catalog.ATLAS_TIERS,
         ),
         node_count=r.one_of_ints("atlasNodeCount", ATLAS_NODE_COUNTS, "3, 5 or 7 electable nodes"),
@@ -149,12 +150,12 @@ def _redis_size(r: ConfigReader, mode: str) -> str:
         return r.string(
             "redisSize",
             "a managed database size slug for redisMode managed, each priced in "
-            f"{pricing.PRICES_PATH}: {', '.join(catalog.DATABASE_SIZES)}",
+            f"{prices.PRICES_PATH}: {', '.join(catalog.DATABASE_SIZES)}",
             lambda v: v in catalog.DATABASE_SIZES,
         )
     return r.string(
         "redisSize",
         "a droplet size slug for redisMode droplet, such as s-1vcpu-1gb "
-        f"(components/catalog.py lists them, each priced in {pricing.PRICES_PATH})",
+        f"(matra_data/catalog.py lists them, each priced in {prices.PRICES_PATH})",
         lambda v: v in catalog.DROPLET_SIZES,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from deploy.reference import PATH_COMPONENT
+from matra_data.docker import PATH_COMPONENT
 
 from .observability import TELEMETRY_ENV_KEYS
 from .reader import ConfigReader

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .. import catalog, pricing
+from matra_data import catalog, prices
+
 from .checks import is_hostname, is_vpc_range
 from .reader import ConfigReader
 
@@ -63,8 +64,8 @@ def read_fleet(r: ConfigReader) -> FleetSettings:
         droplet_count=r.integer("dropletCount", 1, MAX_DROPLETS),
         droplet_size=r.string(
             "dropletSize",
-            f"a droplet size slug from components/catalog.py, each priced in "
-            f"{pricing.PRICES_PATH}: {', '.join(catalog.DROPLET_SIZES)}",
+            f"a droplet size slug from matra_data/catalog.py, each priced in "
+            f"{prices.PRICES_PATH}: {', '.join(catalog.DROPLET_SIZES)}",
             lambda v: v in catalog.DROPLET_SIZES,
         ),
         droplet_image=_image(r),

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
-from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from pulumi_policy import (
@@ -22,18 +19,14 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-BASELINE = json.loads((Path(__file__).resolve().parent / "baseline.json").read_text())
-"""What the program builds and the pack allows by default (shared with the program)."""
+from matra_data.baseline import BASELINE
+
 BASELINE_EGRESS_PORTS = sorted(
     {p["port"] for p in [*BASELINE["egress"], *BASELINE["apiEgress"]]}, key=int
 )
 BASELINE_CURRENT_IMAGE = BASELINE["supportedImages"][0]
 """The newest supported image: where a droplet on an end-of-life one should move."""
 BASELINE_END_OF_LIFE_IMAGES = sorted(BASELINE["endOfLifeImages"])
-PRICES = json.loads(
-    (Path(__file__).resolve().parent / "prices.json").read_text(), parse_float=Decimal
-)
-"""The price catalogue, with its sources (shared with the program's cost estimate)."""
 
 WORLD = frozenset({"0.0.0.0/0", "::/0", "0.0.0.0", "::", "0::0/0"})
 ALL_PORTS = "all"

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, ReportViolation, Severity, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
-from .common import PRICES, Parameter, flag_stack, parameters, short_type, stack_rule
+from matra_data.prices import CATALOGUE as PRICES
+from matra_data.prices import HOURS_PER_MONTH, cents, money
+
+from .common import Parameter, flag_stack, parameters, short_type, stack_rule
 from .types import (
     ATLAS_CLUSTER,
     DATABASE_CLUSTER,
@@ -25,18 +28,8 @@ from .types import (
 BUDGET = Parameter("budget-monthly-usd", {"type": "number", "minimum": 0})
 """The stack's monthly budget in US dollars; no default: unset, nothing is checked."""
 BIGGEST = 3
-CENT = Decimal("0.01")
-HOURS_PER_MONTH = Decimal(PRICES["hoursPerMonth"])
 ATLAS_PRICED_NODES = Decimal(PRICES["atlasNodes"]["pricedNodes"])
 ATLAS_SPECS = ("electableSpecs", "readOnlySpecs", "analyticsSpecs")
-
-
-def cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def money(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
 
 
 class UnpricedError(Exception):
@@ -180,7 +173,7 @@ def estimate_resources(resources: Iterable[Any]) -> Estimate:
 )
 def budget(args: StackValidationArgs, report: ReportViolation) -> None:
     """The stack's estimated monthly cost stays within its budget-monthly-usd (policy config;
-    unset, nothing is checked). Priced with policies/matra_policies/prices.json, the catalogue
+    unset, nothing is checked). Priced with matra_data/prices.json, the catalogue
     behind the program's monthlyCostUsd output: droplets and their backups, load balancers,
     unassigned reserved IPs, managed databases (size x nodes), Atlas clusters (tier x nodes) and
     uptime checks. Usage-priced charges (transfer, Atlas backup storage) are not counted."""
@@ -195,8 +188,7 @@ def budget(args: StackValidationArgs, report: ReportViolation) -> None:
             report,
             f"can't price {', '.join(found.unpriced)}, so the estimate "
             f"{money(found.total)}/month leaves them out of the budget {money(limit)}/month",
-            "add the size, tier or type to policies/matra_policies/prices.json with its price, "
-            "source and date",
+            "add the size, tier or type to matra_data/prices.json with its price, source and date",
         )
     if found.total > limit:
         items = ", ".join(f"{what} ({money(amount)})" for what, amount in found.biggest())

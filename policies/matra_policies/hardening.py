@@ -139,7 +139,7 @@ def host_key_pinned(args: ResourceValidationArgs, report: ReportViolation) -> No
             report,
             args,
             "connects without checking the host's SSH key (connection.hostKey unset)",
-            "set connection.hostKey to the droplet's host key (components/ssh.py: Host.host_key)",
+            "set connection.hostKey to the droplet's host key (matra/ssh.py: Host.host_key)",
         )
 
 

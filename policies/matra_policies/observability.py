@@ -108,7 +108,7 @@ def droplet_alerts(args: StackValidationArgs, report: ReportViolation) -> None:
                 f"is covered by no enabled alert policy on {named}, so it can fill up or "
                 "run hot unnoticed",
                 "add a digitalocean.MonitorAlert of each missing type on a tag it carries "
-                "(the fleet's tag: components/observability.py, Monitoring)",
+                "(the fleet's tag: matra/observability.py, Monitoring)",
             )
 
 
@@ -178,7 +178,7 @@ def uptime_check(args: StackValidationArgs, report: ReportViolation) -> None:
                 f"add a digitalocean.UptimeCheck on https://{hostname}<health path> with an "
                 "UptimeAlert of type down"
             )
-        flag(report, resource, problem, f"{fix} (components/observability.py, Monitoring)")
+        flag(report, resource, problem, f"{fix} (matra/observability.py, Monitoring)")
 
 
 POLICIES = [droplet_alerts, uptime_check]

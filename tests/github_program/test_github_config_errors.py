@@ -1,14 +1,14 @@
 """A table of config mistakes in the github/ stack: each stops the program with one line
 naming the key, the value and what is allowed, before anything is looked up or
-registered (the main program's reader, components/settings/reader.py)."""
+registered (the main program's reader, matra/settings/reader.py)."""
 
 import runpy
 
 import pytest
 
-from components.settings import ConfigError
 from github_harness import SECRET_KEYS, SECRETS, STACK, GithubMocks, run_github
 from harness import GITHUB, run, stack_config
+from matra.settings import ConfigError
 
 # (overrides, the one line's expected start, words it must contain)
 MISTAKES = [

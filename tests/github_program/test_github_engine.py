@@ -13,15 +13,15 @@ import time
 
 import pytest
 import yaml
+from github_api import GitHubApi
 from google.protobuf import json_format
-from test_engine_stacks import _differences, _named, _reported, _without
 
 from engine import Preview, Workspace
-from github_api import GitHubApi
 from github_harness import SECRETS, run_github
 from harness import GITHUB
 from matra_policies import POLICIES
 from policy_harness import PolicyHarness, analyze_request, engine_view, stack_resource
+from test_engine_stacks import _differences, _named, _reported, _without
 
 pytestmark = pytest.mark.engine
 

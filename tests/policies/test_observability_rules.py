@@ -201,7 +201,7 @@ def test_prod_without_its_uptime_check_fires_on_the_api_hostname(engine_preview)
             "digitalocean.DnsRecord 'api-dns': serves api.matra.io, which no enabled HTTPS "
             "uptime check watches. Fix: add a digitalocean.UptimeCheck on "
             "https://api.matra.io<health path> with an UptimeAlert of type down "
-            "(components/observability.py, Monitoring).",
+            "(matra/observability.py, Monitoring).",
         )
     }
 
