@@ -65,6 +65,8 @@ test-engine: venv
 # Measurements and a report that use the tests' helpers (tests/ on the path).
 bench-deploy: test-deps test-tools venv
 	PYTHONPATH=tests $(VENV)/bin/python scripts/bench-deploy.py $(ARGS)
+bench-program: venv
+	PYTHONPATH=tests $(VENV)/bin/python scripts/bench-program.py $(ARGS)
 threat-map: venv
 	PYTHONPATH=tests:scripts $(VENV)/bin/python tests/threat_map.py
 

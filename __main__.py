@@ -5,38 +5,10 @@ from dataclasses import asdict
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from matra import (
-    AccessEntry,
-    AdminKeys,
-    AdminKeysArgs,
-    ApiLoadBalancer,
-    ApiLoadBalancerArgs,
-    AtlasCluster,
-    AtlasClusterArgs,
-    Cache,
-    CacheArgs,
-    CertbotRemoval,
-    CertbotRemovalArgs,
-    CertbotSetup,
-    CertbotSetupArgs,
-    DropletFleet,
-    DropletFleetArgs,
-    Host,
-    HostSetup,
-    HostSetupArgs,
-    HostTelemetry,
-    Monitoring,
-    MonitoringArgs,
-    Network,
-    NetworkArgs,
-    SshAccess,
-    SshAccessArgs,
-    SshAccount,
-    SshLogin,
-    pricing,
-)
+import matra
+from matra import pricing
 from matra import settings as stack_settings
-from matra.loadbalancer import HealthCheck
+from matra.ingress import balancer_uid
 from matra.observability import vcpus
 from matra.settings import ADMIN_USER
 
@@ -57,9 +29,9 @@ access_settings = settings.access
 data = settings.data
 observability = settings.observability
 
-network = Network(
+network = matra.Network(
     "network",
-    NetworkArgs(
+    matra.NetworkArgs(
         region=fleet_settings.region,
         ip_range=fleet_settings.vpc_ip_range,
         vpc_name=f"{prefix}-vpc",
@@ -68,9 +40,9 @@ network = Network(
 )
 
 supplied = access_settings.automation_key
-access = SshAccess(
+access = matra.SshAccess(
     "ssh",
-    SshAccessArgs(
+    matra.SshAccessArgs(
         key_name=f"{prefix}-automation",
         operator_public_keys=access_settings.operator_keys,
         supplied_public_key=supplied.public_key if supplied else None,
@@ -79,23 +51,9 @@ access = SshAccess(
     ),
 )
 
-load_balancer = None
-if fleet_settings.load_balancer:
-    load_balancer = ApiLoadBalancer(
-        "api",
-        ApiLoadBalancerArgs(
-            name=f"{prefix}-api",
-            placement=network.placement,
-            droplet_tag=network.fleet_tag,
-            hostname=fleet_settings.api_hostname,
-            health_path=fleet_settings.health_path,
-            size_unit=fleet_settings.load_balancer_size_unit,
-        ),
-    )
-
 # Wherever the program works over SSH, the automation key logs in as the ops user.
-account = SshAccount(user=ADMIN_USER, private_key=access.automation_private_key)
-login = SshLogin(
+account = matra.SshAccount(user=ADMIN_USER, private_key=access.automation_private_key)
+login = matra.SshLogin(
     account=account,
     public_key=access.automation_public_key,
     ssh_key_ids=access.ssh_key_ids,
@@ -103,9 +61,9 @@ login = SshLogin(
 )
 
 # Data tier: the Atlas access list gets each API droplet's address as the fleet makes it.
-atlas = AtlasCluster(
+atlas = matra.AtlasCluster(
     "atlas",
-    AtlasClusterArgs(
+    matra.AtlasClusterArgs(
         name=prefix,
         settings=data.atlas,
         do_region=fleet_settings.region,
@@ -114,9 +72,9 @@ atlas = AtlasCluster(
         protect=data.protect,
     ),
 )
-cache = Cache(
+cache = matra.Cache(
     "cache",
-    CacheArgs(
+    matra.CacheArgs(
         name=f"{prefix}-cache",
         settings=data.redis,
         placement=network.placement,
@@ -129,14 +87,14 @@ cache = Cache(
 
 # What each API host reports and where (Papertrail, New Relic, Sentry); a preview says
 # once what the stack leaves out.
-telemetry = HostTelemetry(observability, stack=settings.stack, app_name=f"{prefix}-api")
+telemetry = matra.HostTelemetry(observability, stack=settings.stack, app_name=f"{prefix}-api")
 telemetry.announce()
 
 # Each API host's setup over SSH: Docker, nginx, the deploy entry point, the registry
 # credentials, the app's .env, its telemetry, then the release the stack serves now.
-hosts = HostSetup(
+hosts = matra.HostSetup(
     "hosts",
-    HostSetupArgs(
+    matra.HostSetupArgs(
         account=account,
         deploy_user=access_settings.deploy_user,
         deploy_key=access.deploy_public_key,
@@ -152,33 +110,44 @@ hosts = HostSetup(
 )
 
 
-def prepare(host: Host) -> pulumi.Resource:
-    """A new droplet may reach the database, then is set up; the next one waits for it."""
-    index = int(host.name.rsplit("-", 1)[1])
-    allowed = atlas.allow(index, AccessEntry(ip_address=host.address, comment=host.hostname))
-    return hosts.prepare(host, after=[allowed])
-
-
-fleet = DropletFleet(
-    "api",
-    DropletFleetArgs(
-        name_prefix=f"{prefix}-api",
-        placement=network.placement,
-        fleet_tag=network.fleet_tag,
-        login=login,
-        settings=fleet_settings,
-        deploy_user=access_settings.deploy_user,
-        prepare=prepare,
-        tags=settings.tags("api"),
-        web_load_balancer_uids=[load_balancer.load_balancer_id] if load_balancer else None,
-        log_port=observability.papertrail.port if observability.papertrail else None,
-    ),
-)
+# The API hosts, one at a time: each droplet gets on the database's access list, is set
+# up and serves before the next is made. Then how the API is reached: the balancer (TLS
+# there; the fleet's firewall admits it alone) or the lone droplet's reserved IP (certbot
+# on it), and the hostname's DNS record.
+with balancer_uid() as (uid, admit_balancer):
+    fleet = matra.DropletFleet(
+        "api",
+        matra.DropletFleetArgs(
+            name_prefix=f"{prefix}-api",
+            placement=network.placement,
+            fleet_tag=network.fleet_tag,
+            login=login,
+            settings=fleet_settings,
+            deploy_user=access_settings.deploy_user,
+            load_balancer_uid=uid,
+            database=atlas,
+            setup=hosts,
+            tags=settings.tags("api"),
+            log_port=observability.papertrail.port if observability.papertrail else None,
+        ),
+    )
+    ingress = matra.Ingress(
+        "ingress",
+        matra.IngressArgs(
+            name=prefix,
+            fleet=fleet,
+            settings=fleet_settings,
+            tls=settings.tls,
+            placement=network.placement,
+            account=account,
+        ),
+    )
+    admit_balancer(ingress.load_balancer_uid)
 
 # DigitalOcean's alerts on the droplets (and the balancer) and its uptime check on the API.
-Monitoring(
+matra.Monitoring(
     "monitoring",
-    MonitoringArgs(
+    matra.MonitoringArgs(
         name=prefix,
         alerts=observability.alerts,
         uptime=observability.uptime,
@@ -187,61 +156,14 @@ Monitoring(
         health_url=f"https://{fleet_settings.api_hostname}{fleet_settings.health_path}",
         droplet_count=fleet_settings.droplet_count,
         other_droplet_tags=cache.droplet_tags,
-        load_balancer_id=load_balancer.load_balancer_id if load_balancer else None,
+        load_balancer_id=ingress.load_balancer_id,
     ),
 )
 
-if load_balancer is not None:
-    ingress_ip, ingress_urn = load_balancer.ip, load_balancer.load_balancer_urn
-else:
-    assert fleet.reserved_ip is not None and fleet.reserved_ip_urn is not None
-    ingress_ip, ingress_urn = fleet.reserved_ip, fleet.reserved_ip_urn
-
-dns_record = None
-if fleet_settings.dns_zone is not None:
-    dns_record = digitalocean.DnsRecord(
-        "api-dns",
-        domain=fleet_settings.dns_zone,
-        type="A",
-        name=fleet_settings.dns_record_name,
-        value=ingress_ip,
-        ttl=300,
-    )
-
-# TLS: the balancer holds the certificate; only once it terminates TLS itself may the
-# droplets drop what an earlier per-droplet certbot setup left. A lone droplet gets its
-# own, once its nginx runs.
-tls = settings.tls
-if load_balancer is not None:
-    CertbotRemoval(
-        "tls",
-        CertbotRemovalArgs(hosts=fleet.hosts, account=account),
-        opts=pulumi.ResourceOptions(depends_on=[load_balancer]),
-    )
-else:
-    CertbotSetup(
-        "tls",
-        CertbotSetupArgs(
-            host=fleet.hosts[0],
-            account=account,
-            hostname=fleet_settings.api_hostname,
-            email=tls.email,
-            acme_directory_url=tls.acme_directory_url,
-        ),
-        # HTTP-01 reaches the droplet through the name and the reserved IP: both first.
-        opts=pulumi.ResourceOptions(
-            depends_on=[
-                *fleet.ready[:1],
-                *([fleet.reserved] if fleet.reserved else []),
-                *([dns_record] if dns_record else []),
-            ]
-        ),
-    )
-
 # Operators' keys for the ops user, on every droplet the program reaches over SSH.
-AdminKeys(
+matra.AdminKeys(
     "operator-keys",
-    AdminKeysArgs(
+    matra.AdminKeysArgs(
         hosts=[*fleet.hosts, *cache.ssh_hosts], account=account, keys=access.admin_authorized_keys
     ),
 )
@@ -252,28 +174,26 @@ digitalocean.Project(
     description=f"Matra backend, {settings.stack} stack (managed by Pulumi)",
     purpose="Web Application",
     environment=settings.environment,
-    resources=pulumi.Output.all(fleet.droplet_urns, cache.urns, ingress_urn).apply(
+    resources=pulumi.Output.all(fleet.droplet_urns, cache.urns, ingress.address_urn).apply(
         lambda urns: [*urns[0], *urns[1], urns[2]]
     ),
 )
 
 # The stack outputs: what the app's deploy command and operators read (`pulumi stack
-# output --json`); the README's Stack outputs table lists each.
+# output --json`); docs/outputs.md lists each.
 outputs: dict[str, object] = {
     "project": pulumi.get_project(),
     "stack": settings.stack,
     "apiHostname": fleet_settings.api_hostname,
     "apiUrl": f"https://{fleet_settings.api_hostname}",
-    "ingressIp": ingress_ip,
+    "ingressIp": ingress.ip,
     "dropletNames": fleet.droplet_names,
     "dropletPublicIpv4s": fleet.public_ipv4s,
     "dropletPrivateIpv4s": fleet.private_ipv4s,
     "deployTargets": fleet.deploy_targets,
     "deployUser": access_settings.deploy_user,
     "appImage": hosts.image,
-    "healthCheck": asdict(
-        load_balancer.health_check if load_balancer else HealthCheck(fleet_settings.health_path)
-    ),
+    "healthCheck": asdict(ingress.health_check),
     "fleetTag": fleet.fleet_tag,
     "vpcId": network.vpc_id,
     "mongodbHost": atlas.host,

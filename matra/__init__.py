@@ -3,7 +3,7 @@
 from .access import SshAccess, SshAccessArgs
 from .atlas import AccessEntry, AtlasCluster, AtlasClusterArgs
 from .cache import Cache, CacheArgs
-from .fleet import DropletFleet, DropletFleetArgs
+from .fleet import ApiHost, ApiHostArgs, DropletFleet, DropletFleetArgs
 from .hosts import (
     AdminKeys,
     AdminKeysArgs,
@@ -13,6 +13,7 @@ from .hosts import (
     CertbotSetupArgs,
 )
 from .hostsetup import HostSetup, HostSetupArgs
+from .ingress import Ingress, IngressArgs
 from .loadbalancer import ApiLoadBalancer, ApiLoadBalancerArgs
 from .network import Network, NetworkArgs, Placement
 from .observability import HostTelemetry, Monitoring, MonitoringArgs
@@ -22,6 +23,8 @@ __all__ = [
     "AccessEntry",
     "AdminKeys",
     "AdminKeysArgs",
+    "ApiHost",
+    "ApiHostArgs",
     "ApiLoadBalancer",
     "ApiLoadBalancerArgs",
     "AtlasCluster",
@@ -38,6 +41,8 @@ __all__ = [
     "HostSetup",
     "HostSetupArgs",
     "HostTelemetry",
+    "Ingress",
+    "IngressArgs",
     "Monitoring",
     "MonitoringArgs",
     "Network",

@@ -13,6 +13,7 @@ import pulumi_random as random
 from matra_data import catalog
 
 from .settings import AtlasSettings
+from .ssh import moved
 
 APP_USER_ROLE = "readWrite"
 SNAPSHOT_HOUR_UTC = 3
@@ -157,15 +158,21 @@ class AtlasCluster(pulumi.ComponentResource):
             }
         )
 
-    def allow(self, index: int, entry: AccessEntry) -> mongodbatlas.ProjectIpAccessList:
+    def allow(
+        self, index: int, entry: AccessEntry, *, owner: pulumi.Resource | None = None
+    ) -> mongodbatlas.ProjectIpAccessList:
         """Let ``entry``'s address connect: the access list holds exactly the API droplets'
-        public IPv4s, the ``index``-th one's under the name <name>-access-<index>."""
+        public IPv4s, the ``index``-th one's under the name <name>-access-<index>.
+        ``owner``: the component whose child the entry is (the API host it lets in; it
+        was this component's child before: aliased to it), this one if None."""
         return mongodbatlas.ProjectIpAccessList(
             f"{self._name}-access-{index}",
             project_id=self._project_id,
             ip_address=entry.ip_address,
             comment=entry.comment,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(
+                parent=owner or self, aliases=moved(self if owner is not None else None)
+            ),
         )
 
     @staticmethod

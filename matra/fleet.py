@@ -1,4 +1,6 @@
-"""DropletFleet: the API droplets, their cloud-init and their Cloud Firewall."""
+"""DropletFleet: the API hosts behind one Cloud Firewall; ApiHost: one of them (its
+droplet and host key, its database access entry, its setup), each made only once the
+one before it serves."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ from typing import Any
 import pulumi
 import pulumi_digitalocean as digitalocean
 
+from .atlas import AccessEntry, AtlasCluster
 from .cloudinit import api_user_data
 from .guarded import DropletSpec, GuardedDroplets, egress_rules, icmp_from, ssh_ingress, web_ingress
+from .hostsetup import HostSetup
 from .network import Placement
 from .settings import FleetSettings
 from .ssh import Host, SshLogin
@@ -26,18 +30,21 @@ class DropletFleetArgs:
     login: SshLogin
     """How the program logs in (the admin user and key) and from where."""
     settings: FleetSettings
-    """How many droplets, their size, image and backups, and what they serve."""
+    """How many droplets, their size, image and backups, whether a load balancer fronts
+    them."""
     deploy_user: str
     """The deploy user cloud-init creates (its key arrives with the host setup)."""
-    prepare: Callable[[Host], pulumi.Resource] | None = None
-    """Sets up a droplet (HostSetup.prepare); the next droplet is created only once the
-    resource it returns exists, i.e. once the droplet before it serves. So droplets are
-    created, and replaced, one at a time, each serving before the next is touched."""
+    load_balancer_uid: pulumi.Input[str] = ""
+    """The load balancer (``settings.load_balancer``) that alone may reach 80; without
+    one, 80/443 are open to anywhere (the lone droplet's reserved IP: matra/ingress.py)."""
+    database: AtlasCluster | None = None
+    """Each host's address goes on its access list before the host's release starts."""
+    setup: HostSetup | None = None
+    """What sets a host up after its first boot; a droplet is created only once the one
+    before it serves (its setup's last step done), so droplets are created, and replaced,
+    one at a time."""
     tags: Sequence[str] = field(default_factory=tuple)
     """Tags besides the fleet tag."""
-    web_load_balancer_uids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
-    """Load balancers allowed to reach 80/443. None: 80/443 are open to anywhere and the
-    (single) droplet gets a reserved IP as its stable ingress address."""
     log_port: int | None = None
     """The TCP port of the log destination the droplets forward to (Papertrail's), which
     their firewall opens outwards; None when logs stay on the hosts."""
@@ -46,13 +53,72 @@ class DropletFleetArgs:
         count = self.settings.droplet_count
         if count < 1:
             raise ValueError(f"DropletFleetArgs: droplet count must be at least 1, got {count}")
-        if self.web_load_balancer_uids is None and count != 1:
+        if not self.settings.load_balancer and count != 1:
             raise ValueError(
                 "DropletFleetArgs: without a load balancer the reserved IP needs exactly one "
                 f"droplet, got {count}"
             )
         if not self.login.admin_ssh_sources:
             raise ValueError("DropletFleetArgs.login.admin_ssh_sources must name at least one CIDR")
+
+
+@dataclass
+class ApiHostArgs:
+    index: int
+    group: GuardedDroplets
+    """The fleet's firewall and what its droplets share."""
+    droplet_name: str
+    user_data: Callable[[pulumi.Output[str], pulumi.Output[str]], pulumi.Output[str]]
+    database: AtlasCluster | None = None
+    setup: HostSetup | None = None
+    after: pulumi.Resource | None = None
+    """The host before this one's ``ready``: nothing of this host is made before it."""
+
+
+class ApiHost(pulumi.ComponentResource):
+    """One API host: its droplet and SSH host key, its entry on the database's access
+    list, and its setup over SSH, which ends with it serving the stack's release."""
+
+    droplet: digitalocean.Droplet
+    host: Host
+    """The droplet as an SSH host, its key pinned."""
+    ready: pulumi.Resource
+    """After it the host serves (its setup's last step; the droplet without a setup)."""
+
+    def __init__(
+        self, name: str, args: ApiHostArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("matra:index:ApiHost", name, None, opts)
+        # Before this component existed, droplet and key were the fleet's children, the
+        # access entry the database's and the setup steps the host setup's: each is
+        # aliased to where it was, so the move changes nothing in a running stack.
+        self.droplet, self.host = args.group.droplet(
+            name,
+            droplet_name=args.droplet_name,
+            host_name=name,
+            user_data=args.user_data,
+            after=[args.after] if args.after is not None else [],
+            parent=self,
+        )
+        allowed = (
+            [
+                args.database.allow(
+                    args.index,
+                    # The droplet's name as given (not its output): one dependency
+                    # on the droplet fewer for the SDK to check for cycles.
+                    AccessEntry(ip_address=self.host.address, comment=args.droplet_name),
+                    owner=self,
+                )
+            ]
+            if args.database is not None
+            else []
+        )
+        self.ready = (
+            args.setup.prepare(self.host, after=allowed, owner=self)
+            if args.setup is not None
+            else self.droplet
+        )
+        self.register_outputs({"droplet_id": self.droplet.id})
 
 
 class DropletFleet(pulumi.ComponentResource):
@@ -72,15 +138,8 @@ class DropletFleet(pulumi.ComponentResource):
     """The tag every droplet of the fleet carries."""
     firewall_id: pulumi.Output[str]
     """Id of the fleet's Cloud Firewall."""
-    reserved_ip: pulumi.Output[str] | None
-    """The reserved IP, when the fleet was asked for one."""
-    reserved_ip_urn: pulumi.Output[str] | None
-    """DigitalOcean URN of the reserved IP, when there is one."""
-    reserved: digitalocean.ReservedIp | None
-    """The reserved IP (on api-0) when there is no balancer: after it, the address
-    reaches a droplet that serves."""
-    ready: list[pulumi.Resource]
-    """Per droplet, what ``prepare`` returned: after it, the droplet serves."""
+    api_hosts: list[ApiHost]
+    """api-0, api-1, ...: each host's droplet, key, access entry and setup."""
     hosts: list[Host]
     """The droplets as SSH hosts (api-0, api-1, ...) with their pinned host keys, for the
     commands run on them and the stack's known_hosts."""
@@ -104,13 +163,13 @@ class DropletFleet(pulumi.ComponentResource):
                 )
             )
 
-        guarded = GuardedDroplets(
+        group = GuardedDroplets(
             name,
             tag=args.fleet_tag,
             firewall_name=f"{args.name_prefix}-fw",
             inbound=[
                 ssh_ingress(login.admin_ssh_sources),
-                *web_ingress(args.web_load_balancer_uids),
+                *web_ingress([args.load_balancer_uid] if settings.load_balancer else None),
                 icmp_from(args.placement.vpc_ip_range),
             ],
             outbound=egress_rules(
@@ -126,37 +185,25 @@ class DropletFleet(pulumi.ComponentResource):
             ),
             parent=self,
         )
-        built: list[tuple[digitalocean.Droplet, Host]] = []
-        self.ready: list[pulumi.Resource] = []
+        self.api_hosts: list[ApiHost] = []
         for index in range(settings.droplet_count):
-            droplet, host = guarded.droplet(
-                f"{name}-{index}",
-                droplet_name=f"{args.name_prefix}-{index}",
-                host_name=f"{name}-{index}",
-                user_data=user_data,
-                after=self.ready[-1:],
+            self.api_hosts.append(
+                ApiHost(
+                    f"{name}-{index}",
+                    ApiHostArgs(
+                        index=index,
+                        group=group,
+                        droplet_name=f"{args.name_prefix}-{index}",
+                        user_data=user_data,
+                        database=args.database,
+                        setup=args.setup,
+                        after=self.api_hosts[-1].ready if self.api_hosts else None,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
             )
-            built.append((droplet, host))
-            if args.prepare is not None:
-                self.ready.append(args.prepare(host))
-        droplets = [droplet for droplet, _ in built]
-
-        self.reserved_ip = None
-        self.reserved_ip_urn = None
-        self.reserved: digitalocean.ReservedIp | None = None
-        if args.web_load_balancer_uids is None:
-            reserved = digitalocean.ReservedIp(
-                f"{name}-ip",
-                region=args.placement.region,
-                droplet_id=droplets[0].id.apply(int),
-                # A new droplet takes the address once it serves the current release.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=self.ready[:1]),
-            )
-            self.reserved = reserved
-            self.reserved_ip = reserved.ip_address
-            self.reserved_ip_urn = reserved.reserved_ip_urn
-
-        self.hosts = [host for _, host in built]
+        droplets = [api.droplet for api in self.api_hosts]
+        self.hosts = [api.host for api in self.api_hosts]
         self.droplet_ids = _each(d.id for d in droplets)
         self.droplet_names = _each(d.name for d in droplets)
         self.droplet_urns = _each(d.droplet_urn for d in droplets)
@@ -166,18 +213,17 @@ class DropletFleet(pulumi.ComponentResource):
             lambda pair: [{"name": n, "ip": ip} for n, ip in zip(*pair, strict=False)]
         )
         self.fleet_tag = pulumi.Output.from_input(args.fleet_tag)
-        self.firewall_id = guarded.firewall.id
-        outputs: dict[str, Any] = {
-            "droplet_ids": self.droplet_ids,
-            "droplet_names": self.droplet_names,
-            "public_ipv4s": self.public_ipv4s,
-            "private_ipv4s": self.private_ipv4s,
-            "fleet_tag": self.fleet_tag,
-            "firewall_id": self.firewall_id,
-        }
-        if self.reserved_ip is not None:
-            outputs["reserved_ip"] = self.reserved_ip
-        self.register_outputs(outputs)
+        self.firewall_id = group.firewall.id
+        self.register_outputs(
+            {
+                "droplet_ids": self.droplet_ids,
+                "droplet_names": self.droplet_names,
+                "public_ipv4s": self.public_ipv4s,
+                "private_ipv4s": self.private_ipv4s,
+                "fleet_tag": self.fleet_tag,
+                "firewall_id": self.firewall_id,
+            }
+        )
 
 
 def _each(values: Any) -> pulumi.Output[list[str]]:

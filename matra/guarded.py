@@ -16,7 +16,7 @@ from matra_data.baseline import API_EGRESS, EGRESS, Port
 
 from .network import Placement
 from .settings import BackupPolicy
-from .ssh import Host, HostKey
+from .ssh import Host, HostKey, moved
 
 ANYWHERE = ["0.0.0.0/0", "::/0"]
 
@@ -141,11 +141,16 @@ class GuardedDroplets:
         host_name: str,
         user_data: Callable[[pulumi.Output[str], pulumi.Output[str]], pulumi.Output[str]],
         after: Sequence[pulumi.Resource] = (),
+        parent: pulumi.Resource | None = None,
     ) -> tuple[digitalocean.Droplet, Host]:
         """One droplet carrying the tag, with its own SSH host key, created after the
         firewall and after ``after``. ``user_data(private, public)`` renders its cloud-init
-        around that key. Returns the droplet and the Host to reach it by (its key pinned)."""
+        around that key. Returns the droplet and the Host to reach it by (its key pinned).
+        ``parent``: the component that owns the droplet and its key, when it is not the
+        group's (the two were the group's children before: aliased to it)."""
         spec = self.spec
+        owner = parent or self.parent
+        aliases = moved(self.parent if parent is not None else None)
         policy = spec.backup_policy
         # What replaces this droplet (its image, region, VPC, SSH keys or the rest of its
         # user data) replaces its host key too.
@@ -157,7 +162,12 @@ class GuardedDroplets:
             spec.ssh_key_ids,
             user_data(blank, blank).apply(lambda text: sha256(text.encode()).hexdigest()),
         )
-        key = HostKey(f"{name}-host-key", replaced_with=replaced_with, parent=self.parent)
+        key = HostKey(
+            f"{name}-host-key",
+            replaced_with=replaced_with,
+            parent=owner,
+            moved_from=self.parent if parent is not None else None,
+        )
         document: pulumi.Output[str] = pulumi.Output.secret(
             user_data(key.private_key, key.public_key)
         )
@@ -189,7 +199,10 @@ class GuardedDroplets:
             # be unique; droplet names need not be), which the engine's plan showed
             # deleting every droplet, and what runs on it, before its successor existed.
             opts=pulumi.ResourceOptions(
-                parent=self.parent, depends_on=[self.firewall, *after], delete_before_replace=False
+                parent=owner,
+                depends_on=[self.firewall, *after],
+                delete_before_replace=False,
+                aliases=aliases,
             ),
         )
         host = Host(

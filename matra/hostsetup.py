@@ -261,11 +261,19 @@ class HostSetup(pulumi.ComponentResource):
         self.register_outputs({"image": self.image})
 
     def prepare(
-        self, host: Host, *, after: Sequence[pulumi.Resource] = ()
+        self,
+        host: Host,
+        *,
+        after: Sequence[pulumi.Resource] = (),
+        owner: pulumi.Resource | None = None,
     ) -> command.remote.Command:
         """Set up ``host``; returns the command after which it serves the current release
-        (started only after ``after``: what the app needs first, such as database access)."""
+        (started only after ``after``: what the app needs first, such as database access).
+        ``owner``: the component whose children the commands are (the API host they set
+        up; they were this component's before: aliased to it), this one if None."""
         args = self._args
+        parent = owner or self
+        moved_from = self if owner is not None else None
 
         def step(
             suffix: str,
@@ -278,8 +286,9 @@ class HostSetup(pulumi.ComponentResource):
                 host,
                 script,
                 stdin=stdin,
-                parent=self,
+                parent=parent,
                 depends_on=list(after),
+                moved_from=moved_from,
             )
 
         setup = step(
@@ -298,7 +307,7 @@ class HostSetup(pulumi.ComponentResource):
             agent = step(
                 "newrelic", telemetry.new_relic_script(), [logs], telemetry.new_relic_config()
             )
-            reporting = [logs, agent]
+            reporting = [agent]  # after the log forwarding itself
         return step(
             "release", self.contract.release_bootstrap_script(), [registry, env, *reporting, *after]
         )

@@ -17,6 +17,13 @@ import pulumi_command as command
 import pulumi_tls as tls
 
 
+def moved(old_parent: pulumi.Resource | None) -> list[pulumi.Alias] | None:
+    """The alias of a resource that had ``old_parent`` before it moved under its new
+    component, its name and type unchanged (``None``: it never moved): the engine takes
+    the state it has for the old URN as this one's, so the move changes nothing."""
+    return None if old_parent is None else [pulumi.Alias(parent=old_parent)]
+
+
 class HostKey:
     """A droplet's SSH host key (ed25519), made by the program (pulumi-tls).
 
@@ -27,13 +34,20 @@ class HostKey:
     key a new droplet presents on first contact, is exactly what this removes."""
 
     def __init__(
-        self, name: str, *, replaced_with: pulumi.Input[Any], parent: pulumi.Resource
+        self,
+        name: str,
+        *,
+        replaced_with: pulumi.Input[Any],
+        parent: pulumi.Resource,
+        moved_from: pulumi.Resource | None = None,
     ) -> None:
         key = tls.PrivateKey(
             name,
             algorithm="ED25519",
             # Whatever replaces the droplet replaces its key (and so its known_hosts line).
-            opts=pulumi.ResourceOptions(parent=parent, replacement_trigger=replaced_with),
+            opts=pulumi.ResourceOptions(
+                parent=parent, replacement_trigger=replaced_with, aliases=moved(moved_from)
+            ),
         )
         self.public_key: pulumi.Output[str] = key.public_key_openssh.apply(str.strip)
         """The public half, as sshd presents it (ssh-ed25519 AAAA...)."""
@@ -95,17 +109,21 @@ class SshAccount:
         stdin: pulumi.Input[str] | None = None,
         triggers: Sequence[pulumi.Input[Any]] = (),
         depends_on: Sequence[pulumi.Resource] = (),
+        moved_from: pulumi.Resource | None = None,
     ) -> command.remote.Command:
         """Run ``script`` on ``host`` as this account. It runs again when the droplet is
         replaced, when a trigger changes or when its stdin (where secrets travel)
-        changes, and never merely because `pulumi up` ran."""
+        changes, and never merely because `pulumi up` ran. ``moved_from``: the parent it
+        had before (an alias: the same command, not a new one)."""
         return command.remote.Command(
             name,
             connection=self.connection(host),
             create=script,
             stdin=stdin,
             triggers=[host.droplet_id, *triggers],
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+            opts=pulumi.ResourceOptions(
+                parent=parent, depends_on=list(depends_on), aliases=moved(moved_from)
+            ),
         )
 
 

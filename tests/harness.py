@@ -280,6 +280,9 @@ class Resource:
     outputs: Mapping[str, Any] = field(default_factory=dict)
     """In the wire form: what the mock provider returned for a custom resource (its state),
     or what a component registered (register_outputs)."""
+    aliases: list[dict[str, Any]] = field(default_factory=list)
+    """Its aliases as the SDK sent them (alias specs: ``{"spec": {"parentUrn": ...}}``,
+    ``{"spec": {"noParent": true}}``, or ``{"urn": ...}``)."""
 
     def __post_init__(self) -> None:
         if not self.urn:
@@ -344,6 +347,7 @@ class RecordingMonitor(MockMonitor):
                     state=registered.state if registered is not None else {},
                     id=response.id if request.custom else None,
                     outputs=wire(response.object) if request.custom else {},
+                    aliases=[json_format.MessageToDict(alias) for alias in request.aliases],
                 )
             )
         return response
@@ -388,7 +392,7 @@ class ProgramRun:
         found = [
             r
             for r in self.of_type("digitalocean:index/droplet:Droplet")
-            if r.parent.endswith("::matra:index:DropletFleet::api")
+            if "::matra:index:DropletFleet$matra:index:ApiHost::api-" in r.parent
         ]
         return sorted(found, key=lambda r: int(r.name.rsplit("-", 1)[1]))
 

@@ -2,7 +2,6 @@
 
 from dataclasses import replace
 
-import pulumi_random as random
 import pytest
 
 from harness import LOGIN, fake_id, plain, resolve, run_program
@@ -30,16 +29,18 @@ FLEET = FleetSettings(
 )
 
 
-def fleet_args(count=2, backup_policy=None, **changes):
+def fleet_args(count=2, backup_policy=None, load_balancer=True, **changes):
     args = dict(
         name_prefix="matra-test-api",
         placement=PLACEMENT,
         fleet_tag="matra-test-api",
         login=LOGIN,
-        settings=replace(FLEET, droplet_count=count, backup_policy=backup_policy),
+        settings=replace(
+            FLEET, droplet_count=count, backup_policy=backup_policy, load_balancer=load_balancer
+        ),
         deploy_user="deploy",
         tags=["matra", "role:api"],
-        web_load_balancer_uids=["lb-uid"],
+        load_balancer_uid="lb-uid",
     )
     args.update(changes)
     return DropletFleetArgs(**args)
@@ -74,7 +75,10 @@ def test_droplet_details():
         assert droplet.ignore_changes == []
         # The firewall exists before any droplet boots.
         assert result.one(FIREWALL).urn in droplet.dependencies
-        assert droplet.parent.endswith("::api")
+        # Each droplet is its API host's, which is the fleet's.
+        assert droplet.parent.endswith(
+            "matra:index:DropletFleet$matra:index:ApiHost::" + droplet.name
+        )
 
 
 def test_a_replacement_droplet_is_created_before_the_old_one_goes():
@@ -94,7 +98,6 @@ def test_outputs_are_in_index_order():
     public = resolve(fleet.public_ipv4s).value
     private = resolve(fleet.private_ipv4s).value
     assert len(public) == len(private) == 3 and len(set(public)) == 3
-    assert fleet.reserved_ip is None
 
 
 def test_backups_with_policy():
@@ -105,7 +108,7 @@ def test_backups_with_policy():
 
 
 def test_firewall_ingress_and_egress():
-    result, _ = build(web_load_balancer_uids=["lb-uid"])
+    result, _ = build()
     firewall = result.one(FIREWALL)
     assert firewall.inputs["tags"] == ["matra-test-api"]
     inbound = {(r["protocol"], r.get("portRange")): r for r in firewall.inputs["inboundRules"]}
@@ -132,15 +135,20 @@ def test_firewall_ingress_and_egress():
     assert outbound[("tcp", "1-65535")] == outbound[("udp", "1-65535")] == ["10.9.0.0/20"]
 
 
-def test_web_open_to_anywhere_without_a_load_balancer_and_reserved_ip():
-    result, fleet = build(count=1, web_load_balancer_uids=None)
+def test_web_open_to_anywhere_without_a_load_balancer():
+    result, _ = build(count=1, load_balancer=False)
     inbound = result.one(FIREWALL).inputs["inboundRules"]
     web = [r for r in inbound if r.get("portRange") in ("80", "443")]
     assert [r["sourceAddresses"] for r in web] == [["0.0.0.0/0", "::/0"]] * 2
+
+
+def test_the_lone_droplets_reserved_ip_is_its_own_and_moves_only_once_a_new_one_serves():
+    result = run_program("dev")
     reserved = result.one("digitalocean:index/reservedIp:ReservedIp")
-    droplet = result.one(DROPLET)
+    droplet = next(d for d in result.of_type(DROPLET) if d.name == "api-0")  # (and the cache)
     assert reserved.inputs["dropletId"] == int(fake_id(droplet.type, droplet.name))
-    assert resolve(fleet.reserved_ip).value == "192.0.2.50"
+    assert result.by_name("hosts-api-0-release").urn in reserved.dependencies
+    assert result.stack_outputs["ingressIp"] == reserved.outputs["ipAddress"]
 
 
 def test_user_data_is_the_first_boot_alone():
@@ -164,33 +172,24 @@ def test_user_data_is_the_first_boot_alone():
 
 
 def test_each_droplet_is_made_only_once_the_one_before_serves():
-    """Creating (or replacing) droplet N waits for droplet N-1's setup to finish: the
-    fleet changes one droplet at a time, each serving before the next is touched."""
-    ready = {}
-
-    def prepare(host):
-        ready[host.name] = random.RandomString(f"ready-{host.name}", length=4)
-        return ready[host.name]
-
-    result, fleet = build(count=3, prepare=prepare)
+    """Creating (or replacing) droplet N waits for droplet N-1's setup to finish (its
+    release running): the fleet changes one droplet at a time, each serving before the
+    next is touched."""
+    result = run_program("prod")
     droplets = {d.name: d for d in result.of_type(DROPLET)}
     firewall = result.one(FIREWALL).urn
-    readies = {result.by_name(f"ready-api-{i}").urn: i for i in range(3)}
+    readies = {result.by_name(f"hosts-api-{i}-release").urn: i for i in range(3)}
     for index in range(3):
         waits_for = {readies[u] for u in droplets[f"api-{index}"].dependencies if u in readies}
         assert waits_for == ({index - 1} if index else set()), index
         assert firewall in droplets[f"api-{index}"].dependencies
-    assert len(fleet.ready) == 3
 
 
-def test_the_reserved_ip_moves_to_a_new_droplet_only_once_it_serves():
-    result, _ = build(
-        count=1,
-        web_load_balancer_uids=None,
-        prepare=lambda host: random.RandomString(f"ready-{host.name}", length=4),
-    )
-    reserved = result.one("digitalocean:index/reservedIp:ReservedIp")
-    assert result.by_name("ready-api-0").urn in reserved.dependencies
+def test_a_hosts_release_starts_only_once_the_database_lets_it_in():
+    result = run_program("prod")
+    for index in range(3):
+        release = result.by_name(f"hosts-api-{index}-release")
+        assert result.by_name(f"atlas-access-{index}").urn in release.dependencies
 
 
 @pytest.mark.parametrize(
@@ -198,7 +197,7 @@ def test_the_reserved_ip_moves_to_a_new_droplet_only_once_it_serves():
     [
         ({"count": 0}, "count must be at least 1"),
         (
-            {"count": 2, "web_load_balancer_uids": None},
+            {"count": 2, "load_balancer": False},
             "without a load balancer the reserved IP needs exactly one droplet",
         ),
         (
