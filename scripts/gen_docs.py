@@ -232,7 +232,7 @@ def policies_page(root: Path) -> str:
         f"The CrossGuard pack `{matra_policies.PACK_NAME}` (`policies/`), every rule as "
         "the pack declares it in `policies/matra_policies/`: a resource rule sees one "
         "resource, a stack rule the whole stack. The level in a stack's column is "
-        "`policies/config/<stack>.json`'s (the rule's default where that file names it not), "
+        "`policies/config/<stack>.json`'s (the rule's default where that file doesn't name it), "
         "with the parameters that file sets.",
         "",
     ]
