@@ -14,7 +14,7 @@ COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate
 	--no-header --annotation-style line
 
 .PHONY: help venv lock test test-fast test-engine test-deps test-tools lint preview deploy \
-	bench-deploy bench-program threat-map
+	bench-deploy bench-program threat-map docs
 help:
 	@echo "make preview STACK=dev|staging|prod  pulumi preview of a stack, with the policy pack, on a local file backend"
 	@echo "make deploy STACK=prod RELEASE=<tag>  roll a release out to the stack's hosts (<tag>@sha256:<digest>: that image; RELEASE=rollback: back)"
@@ -22,6 +22,7 @@ help:
 	@echo "make test-fast                       the tests that need no real host (mocks, policies, renders, workflows)"
 	@echo "make test-engine                     the real-engine tests: pulumi preview of every stack (a pulumi CLI on PATH)"
 	@echo "make lint                            ruff (lint and format check) and mypy"
+	@echo "make docs                            rewrite the generated pages of docs/ (settings, policies, prices) from their sources"
 	@echo "make lock                            re-resolve requirements.txt (and the pack's) from requirements.in"
 
 # The locked dependencies, then the project's own packages (pyproject.toml) editable:
@@ -69,6 +70,11 @@ bench-program: venv
 	PYTHONPATH=tests $(VENV)/bin/python scripts/bench-program.py $(ARGS)
 threat-map: venv
 	PYTHONPATH=tests:scripts $(VENV)/bin/python tests/threat_map.py
+
+# The pages of docs/ that restate a source (tests/test_generated_docs.py fails while one is
+# stale).
+docs: venv
+	$(VENV)/bin/python scripts/gen_docs.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

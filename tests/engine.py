@@ -66,7 +66,7 @@ def require_engine() -> str:
     when there is none."""
     found = cli()
     if found is None:
-        reason = "no pulumi CLI on PATH: the real-engine tier needs one (README: Tests)"
+        reason = "no pulumi CLI on PATH: the real-engine tier needs one (docs/real-engine.md)"
         if os.environ.get("MATRA_ENGINE") == "required":
             pytest.fail(f"MATRA_ENGINE=required, but {reason}", pytrace=False)
         pytest.skip(reason)

@@ -1,5 +1,5 @@
 """Each shipped stack, evaluated from its real Pulumi.<stack>.yaml plus the Pulumi.yaml
-defaults, against the stack matrix in the README."""
+defaults, against the stack matrix below."""
 
 import pytest
 
