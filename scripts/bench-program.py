@@ -6,9 +6,10 @@
 Under the tests' mocks (tests/harness.py), in a fresh process each run, it times:
 
 - program: prod's program (`__main__.py`) with ``dropletCount`` set to N;
-- floor:   the same registrations (types, names, parents, inputs, dependencies, aliases),
-           recorded once from that program, replayed bare: what the SDK alone costs to
-           register them, with none of our code.
+- floor:   the same registrations (types, names, parents, inputs, dependencies, aliases;
+           the components' and the stack's outputs), recorded once from that program,
+           replayed bare: what the SDK (and the mocks) alone cost to register them, with
+           none of our code.
 
 The two alternate (program, floor, program, ...) and each figure is the median of the
 runs' wall seconds; the ratio is taken run by run. Not a test: nothing here passes or
@@ -37,19 +38,26 @@ def record(droplets: int, out: Path) -> int:
     assert run.error is None, run.error
     out.write_text(
         json.dumps(
-            [
-                {
-                    "type": r.type,
-                    "name": r.name,
-                    "urn": r.urn,
-                    "custom": r.custom,
-                    "parent": r.parent,
-                    "inputs": r.inputs,
-                    "dependencies": list(r.dependencies),
-                    "aliases": r.aliases,
-                }
-                for r in run.registrations
-            ]
+            {
+                "resources": [
+                    {
+                        "type": r.type,
+                        "name": r.name,
+                        "urn": r.urn,
+                        "custom": r.custom,
+                        "parent": r.parent,
+                        "inputs": r.inputs,
+                        "dependencies": list(r.dependencies),
+                        "aliases": r.aliases,
+                        "outputs": {} if r.custom else r.outputs,
+                    }
+                    for r in run.registrations
+                ],
+                "stack_outputs": {
+                    name: {"value": value.value, "secret": value.secret}
+                    for name, value in run.outputs.items()
+                },
+            }
         )
     )
     return len(run.registrations)
@@ -68,11 +76,12 @@ def floor(recorded: Path) -> None:
 
     from harness import plain, run
 
-    registrations: list[dict[str, Any]] = json.loads(recorded.read_text())
+    program: dict[str, Any] = json.loads(recorded.read_text())
 
     def body() -> None:
         made: dict[str, pulumi.Resource] = {}
-        for r in registrations:
+        components: list[tuple[pulumi.ComponentResource, dict[str, Any]]] = []
+        for r in program["resources"]:
             aliases = [
                 pulumi.Alias(parent=made.get(a["spec"]["parentUrn"]))
                 for a in r["aliases"]
@@ -88,7 +97,14 @@ def floor(recorded: Path) -> None:
                     r["type"], r["name"], plain(r["inputs"]), opts
                 )
             else:
-                made[r["urn"]] = pulumi.ComponentResource(r["type"], r["name"], None, opts)
+                component = pulumi.ComponentResource(r["type"], r["name"], None, opts)
+                made[r["urn"]] = component
+                components.append((component, plain(r["outputs"])))
+        for component, outputs in components:
+            component.register_outputs(outputs)
+        for name, output in program["stack_outputs"].items():
+            value = output["value"]
+            pulumi.export(name, pulumi.Output.secret(value) if output["secret"] else value)
 
     result = run(body, stack=STACK, preview=True)
     assert result.error is None, result.error

@@ -140,3 +140,20 @@ def test_adding_an_operator_key_replaces_no_droplet():
         if r.inputs != next(b for b in before.registrations if b.urn == r.urn).inputs
     }
     assert changed == {"operator-keys-api-0", "operator-keys-api-1", "operator-keys-api-2"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_command_on_a_droplet_waits_for_it_and_runs_again_on_a_new_one(stack):
+    """Its connection depends on the droplet (its address); its trigger is the droplet's
+    id, so a droplet made anew (replaced, or recreated after a refresh found it gone)
+    has everything run on it again."""
+    program = run_program(stack)
+    droplets = {d.name: d for d in program.of_type(DROPLET)}
+    on_droplets = 0
+    for command in program.of_type(COMMAND):
+        host = plain(command.inputs["connection"])["host"]
+        (droplet,) = [d for d in droplets.values() if d.state["ipv4Address"] == host]
+        assert droplet.urn in command.property_dependencies["connection"], command.name
+        assert plain(command.inputs["triggers"])[0] == droplet.id, command.name
+        on_droplets += 1
+    assert on_droplets == len(program.of_type(COMMAND)) > 0
