@@ -23,16 +23,16 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from rig import QUICK, ApiHost, Fleet, Release, dotenv, fleet, wait_until
-from testhost import NamespaceHost
+from rig import ON_TEST_HOSTS, QUICK, ApiHost, Fleet, Load, Release, dotenv, fleet, wait_until
 
 RELEASES = [
     Release("latest"),
@@ -44,21 +44,13 @@ RELEASES = [
     Release("crash", fails_after=12, failure="crash"),
 ]
 
-pytestmark = [
-    pytest.mark.host,
-    pytest.mark.skipif(
-        bool(NamespaceHost.missing_tools()),
-        reason=f"test host tools missing: {NamespaceHost.missing_tools()}",
-    ),
-]
+pytestmark = ON_TEST_HOSTS
 
 
 @pytest.fixture(scope="module")
 def rig() -> Iterator[Fleet]:
     with fleet(3, RELEASES, health_timeout=20) as rig:
-        first = rig.deploy("--release", "v1", *QUICK)
-        assert first.returncode == 0, first.stdout + first.stderr
-        rig.balance()
+        rig.deploy_and_balance("v1")
         yield rig
 
 
@@ -100,6 +92,30 @@ def one_line(stderr: str) -> str:
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in stderr, stderr
     return lines[0]
+
+
+def beside_a_deploy(
+    rig: Fleet,
+    reached: Callable[[], None],
+    command: Callable[[], subprocess.CompletedProcess[str]],
+    meanwhile: Callable[[], None] = lambda: None,
+) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str], Load]:
+    """Under load, a deploy of v2 (canary watch 8 s, watch 1 s) and, once it has
+    ``reached`` its point, ``command`` in a thread of its own beside it (``meanwhile`` runs
+    while both do): the deploy's result, the command's, and the load."""
+    beside: list = []
+    with rig.under_load() as load:
+        load.wait_for(50)
+        run = rig.start_deploy("--release", "v2", "--canary-watch", "8", "--watch", "1")
+        reached()
+        thread = threading.Thread(target=lambda: beside.append(command()))
+        thread.start()
+        meanwhile()
+        done = run.finish()
+        thread.join(timeout=600)
+        load.wait_for(load.total + 50)
+    (result,) = beside
+    return done, result, load
 
 
 def assert_holds(rig: Fleet, outcome, release: str) -> None:
@@ -351,23 +367,13 @@ def test_the_seeds_compose_commands_during_a_deploy_wait_for_it(rig):
     host's record matches what it serves."""
     ensure(rig, "v1")
     first = rig.hosts[0]
-    by_hand: list = []
-    with rig.under_load() as load:
-        load.wait_for(50)
-        run = rig.start_deploy("--release", "v2", "--canary-watch", "8", "--watch", "1")
-        switched(first, "v2")
-        seed = threading.Thread(
-            target=lambda: by_hand.append(
-                first.host.ssh(
-                    "cd /opt/matra && docker-compose pull && docker-compose up -d", timeout=600
-                )
-            )
-        )
-        seed.start()
-        done = run.finish()
-        seed.join(timeout=600)
-        load.wait_for(load.total + 50)
-    (compose,) = by_hand
+    done, compose, load = beside_a_deploy(
+        rig,
+        lambda: switched(first, "v2"),
+        lambda: first.host.ssh(
+            "cd /opt/matra && docker-compose pull && docker-compose up -d", timeout=600
+        ),
+    )
     outcome = rig.outcome("compose during a deploy", done, load, compose_exit=compose.returncode)
     assert done.returncode == 0, done.stdout + done.stderr
     assert compose.returncode == 0, compose.stderr
@@ -383,27 +389,23 @@ def test_a_dotenv_delivered_during_a_deploy_is_applied_and_status_answers(rig):
     itself with it); `status` answers during the deploy, read-only; nothing fails."""
     ensure(rig, "v1")
     first = rig.hosts[0]
-    delivered: list = []
-    with rig.under_load() as load:
-        load.wait_for(50)
-        run = rig.start_deploy("--release", "v2", "--canary-watch", "8", "--watch", "1")
-        in_its_gate(first, "v1")
-        delivery = threading.Thread(
-            target=lambda: delivered.append(
-                first.host.ssh(
-                    first.contract.env_script(), stdin=dotenv(FEATURE_FLAG="on"), timeout=600
-                )
-            )
-        )
-        delivery.start()
+    asked: list = []
+
+    def ask_status() -> None:
         time.sleep(1)
-        asked = time.monotonic()
-        status = first.host.ssh("sudo /usr/local/sbin/matra-deploy status", timeout=30)
-        status_seconds = time.monotonic() - asked
-        done = run.finish()
-        delivery.join(timeout=600)
-        load.wait_for(load.total + 50)
-    (env,) = delivered
+        started = time.monotonic()
+        asked.append(first.host.ssh("sudo /usr/local/sbin/matra-deploy status", timeout=30))
+        asked.append(time.monotonic() - started)
+
+    done, env, load = beside_a_deploy(
+        rig,
+        lambda: in_its_gate(first, "v1"),
+        lambda: first.host.ssh(
+            first.contract.env_script(), stdin=dotenv(FEATURE_FLAG="on"), timeout=600
+        ),
+        ask_status,
+    )
+    status, status_seconds = asked
     running = first.host.ssh(
         "sudo docker ps --format '{{.Names}}' | grep '^matra-' "
         "| xargs sudo docker inspect --format '{{json .Config.Env}}'"
@@ -432,21 +434,11 @@ def test_host_setup_during_a_deploy_waits_for_it(rig):
     deploy is undisturbed and nothing fails."""
     ensure(rig, "v1")
     first = rig.hosts[0]
-    ran: list = []
-    with rig.under_load() as load:
-        load.wait_for(50)
-        run = rig.start_deploy("--release", "v2", "--canary-watch", "8", "--watch", "1")
-        in_its_gate(first, "v1")
-        setup = threading.Thread(
-            target=lambda: ran.append(
-                first.host.ssh(first.contract.setup_script(rig.key.public), timeout=600)
-            )
-        )
-        setup.start()
-        done = run.finish()
-        setup.join(timeout=600)
-        load.wait_for(load.total + 50)
-    (again,) = ran
+    done, again, load = beside_a_deploy(
+        rig,
+        lambda: in_its_gate(first, "v1"),
+        lambda: first.host.ssh(first.contract.setup_script(rig.key.public), timeout=600),
+    )
     outcome = rig.outcome("host setup during a deploy", done, load, setup_exit=again.returncode)
     assert done.returncode == 0, done.stdout + done.stderr
     assert again.returncode == 0, again.stdout + again.stderr
