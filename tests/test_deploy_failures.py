@@ -32,7 +32,18 @@ from pathlib import Path
 
 import pytest
 
-from rig import ON_TEST_HOSTS, QUICK, ApiHost, Fleet, Load, Release, dotenv, fleet, wait_until
+from rig import (
+    ON_TEST_HOSTS,
+    QUICK,
+    ApiHost,
+    DeployRun,
+    Fleet,
+    Load,
+    Release,
+    dotenv,
+    fleet,
+    wait_until,
+)
 
 RELEASES = [
     Release("latest"),
@@ -45,6 +56,9 @@ RELEASES = [
 ]
 
 pytestmark = ON_TEST_HOSTS
+
+GATE_WATCH = ("--canary-watch", "8", "--watch", "1")
+"""Watches long enough to act on the first host while its deploy is under way."""
 
 
 @pytest.fixture(scope="module")
@@ -94,28 +108,35 @@ def one_line(stderr: str) -> str:
     return lines[0]
 
 
-def beside_a_deploy(
+def during_a_deploy(
     rig: Fleet,
     reached: Callable[[], None],
-    command: Callable[[], subprocess.CompletedProcess[str]],
-    meanwhile: Callable[[], None] = lambda: None,
-) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str], Load]:
-    """Under load, a deploy of v2 (canary watch 8 s, watch 1 s) and, once it has
-    ``reached`` its point, ``command`` in a thread of its own beside it (``meanwhile`` runs
-    while both do): the deploy's result, the command's, and the load."""
-    beside: list = []
+    meanwhile: Callable[[DeployRun], None] = lambda run: None,
+    *,
+    flags: tuple[str, ...] = (),
+    beside: Callable[[], subprocess.CompletedProcess[str]] | None = None,
+) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str] | None, Load]:
+    """Under load, a deploy of v2 (with ``flags``). Once it has ``reached`` its point,
+    ``beside`` runs in a thread of its own and ``meanwhile`` is done to the run; when the
+    deploy (and ``beside``) ended and 50 more requests went through: the deploy's result,
+    ``beside``'s (None without one), and the load."""
+    results: list = []
+    thread = threading.Thread(target=lambda: results.append(beside())) if beside else None
     with rig.under_load() as load:
         load.wait_for(50)
-        run = rig.start_deploy("--release", "v2", "--canary-watch", "8", "--watch", "1")
+        run = rig.start_deploy("--release", "v2", *flags)
         reached()
-        thread = threading.Thread(target=lambda: beside.append(command()))
-        thread.start()
-        meanwhile()
+        if thread:
+            thread.start()
+        meanwhile(run)
         done = run.finish()
-        thread.join(timeout=600)
+        if thread:
+            thread.join(timeout=600)
         load.wait_for(load.total + 50)
-    (result,) = beside
-    return done, result, load
+    if thread:
+        (result,) = results
+        return done, result, load
+    return done, None, load
 
 
 def assert_holds(rig: Fleet, outcome, release: str) -> None:
@@ -283,13 +304,9 @@ def test_ctrl_c_stops_after_the_host_in_flight_and_says_what_every_host_runs(rig
     runs (exit 130), true to the hosts; no key is left behind."""
     ensure(rig, "v1")
     first = rig.hosts[0]
-    with rig.under_load() as load:
-        load.wait_for(50)
-        run = rig.start_deploy("--release", "v2")
-        switched(first, "v2")
-        run.signal(signal.SIGINT)
-        done = run.finish()
-        load.wait_for(load.total + 50)
+    done, _, load = during_a_deploy(
+        rig, lambda: switched(first, "v2"), lambda run: run.signal(signal.SIGINT)
+    )
     outcome = rig.outcome("Ctrl-C", done, load, key_files_left=len(key_material_left(rig)))
     assert done.returncode == 130, done.stdout + done.stderr
     error = one_line(done.stderr)
@@ -313,17 +330,15 @@ def test_ssh_lost_in_the_middle_of_a_swap_is_read_back_and_reported_as_it_is(rig
     answers again, reports it as it is, stops there (exit 1) and shows every host."""
     ensure(rig, "v1")
     first = rig.hosts[0]
-    with rig.under_load() as load:
-        load.wait_for(50)
-        run = rig.start_deploy("--release", "v2")
-        switched(first, "v2")
+
+    def silence_ssh(run: DeployRun) -> None:
         first.host.drop_ssh(dropped=True)
         try:
             time.sleep(60)
         finally:
             first.host.drop_ssh(dropped=False)
-        done = run.finish()
-        load.wait_for(load.total + 50)
+
+    done, _, load = during_a_deploy(rig, lambda: switched(first, "v2"), silence_ssh)
     outcome = rig.outcome("SSH lost mid-swap", done, load)
     assert done.returncode == 1, done.stdout + done.stderr
     error = one_line(done.stderr)
@@ -367,13 +382,15 @@ def test_the_seeds_compose_commands_during_a_deploy_wait_for_it(rig):
     host's record matches what it serves."""
     ensure(rig, "v1")
     first = rig.hosts[0]
-    done, compose, load = beside_a_deploy(
+    done, compose, load = during_a_deploy(
         rig,
         lambda: switched(first, "v2"),
-        lambda: first.host.ssh(
+        flags=GATE_WATCH,
+        beside=lambda: first.host.ssh(
             "cd /opt/matra && docker-compose pull && docker-compose up -d", timeout=600
         ),
     )
+    assert compose is not None
     outcome = rig.outcome("compose during a deploy", done, load, compose_exit=compose.returncode)
     assert done.returncode == 0, done.stdout + done.stderr
     assert compose.returncode == 0, compose.stderr
@@ -391,20 +408,22 @@ def test_a_dotenv_delivered_during_a_deploy_is_applied_and_status_answers(rig):
     first = rig.hosts[0]
     asked: list = []
 
-    def ask_status() -> None:
+    def ask_status(run: DeployRun) -> None:
         time.sleep(1)
         started = time.monotonic()
         asked.append(first.host.ssh("sudo /usr/local/sbin/matra-deploy status", timeout=30))
         asked.append(time.monotonic() - started)
 
-    done, env, load = beside_a_deploy(
+    done, env, load = during_a_deploy(
         rig,
         lambda: in_its_gate(first, "v1"),
-        lambda: first.host.ssh(
+        ask_status,
+        flags=GATE_WATCH,
+        beside=lambda: first.host.ssh(
             first.contract.env_script(), stdin=dotenv(FEATURE_FLAG="on"), timeout=600
         ),
-        ask_status,
     )
+    assert env is not None
     status, status_seconds = asked
     running = first.host.ssh(
         "sudo docker ps --format '{{.Names}}' | grep '^matra-' "
@@ -434,11 +453,13 @@ def test_host_setup_during_a_deploy_waits_for_it(rig):
     deploy is undisturbed and nothing fails."""
     ensure(rig, "v1")
     first = rig.hosts[0]
-    done, again, load = beside_a_deploy(
+    done, again, load = during_a_deploy(
         rig,
         lambda: in_its_gate(first, "v1"),
-        lambda: first.host.ssh(first.contract.setup_script(rig.key.public), timeout=600),
+        flags=GATE_WATCH,
+        beside=lambda: first.host.ssh(first.contract.setup_script(rig.key.public), timeout=600),
     )
+    assert again is not None
     outcome = rig.outcome("host setup during a deploy", done, load, setup_exit=again.returncode)
     assert done.returncode == 0, done.stdout + done.stderr
     assert again.returncode == 0, again.stdout + again.stderr
