@@ -110,22 +110,33 @@ def one_line(stderr: str) -> str:
 
 def during_a_deploy(
     rig: Fleet,
-    reached: Callable[[], None],
+    at: str,
     meanwhile: Callable[[DeployRun], None] = lambda run: None,
     *,
     flags: tuple[str, ...] = (),
-    beside: Callable[[], subprocess.CompletedProcess[str]] | None = None,
+    beside: str = "",
+    stdin: str = "",
 ) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str] | None, Load]:
-    """Under load, a deploy of v2 (with ``flags``). Once it has ``reached`` its point,
-    ``beside`` runs in a thread of its own and ``meanwhile`` is done to the run; when the
-    deploy (and ``beside``) ended and 50 more requests went through: the deploy's result,
-    ``beside``'s (None without one), and the load."""
+    """Under load, a deploy of v2 (with ``flags``). Once the first host is ``at`` its point
+    ("switched" to v2, or has it "in its gate"), the command ``beside`` (with ``stdin``)
+    runs on that host over SSH in a thread of its own and ``meanwhile`` is done to the run.
+    When the deploy (and ``beside``) ended and 50 more requests went through: the deploy's
+    result, ``beside``'s (None without one), and the load."""
+    assert at in ("switched", "in its gate"), at
+    first = rig.hosts[0]
     results: list = []
-    thread = threading.Thread(target=lambda: results.append(beside())) if beside else None
+    thread = (
+        threading.Thread(target=lambda: results.append(first.host.ssh(beside, stdin, 600)))
+        if beside
+        else None
+    )
     with rig.under_load() as load:
         load.wait_for(50)
         run = rig.start_deploy("--release", "v2", *flags)
-        reached()
+        if at == "switched":
+            switched(first, "v2")
+        else:
+            in_its_gate(first, "v1")
         if thread:
             thread.start()
         meanwhile(run)
@@ -304,9 +315,7 @@ def test_ctrl_c_stops_after_the_host_in_flight_and_says_what_every_host_runs(rig
     runs (exit 130), true to the hosts; no key is left behind."""
     ensure(rig, "v1")
     first = rig.hosts[0]
-    done, _, load = during_a_deploy(
-        rig, lambda: switched(first, "v2"), lambda run: run.signal(signal.SIGINT)
-    )
+    done, _, load = during_a_deploy(rig, "switched", lambda run: run.signal(signal.SIGINT))
     outcome = rig.outcome("Ctrl-C", done, load, key_files_left=len(key_material_left(rig)))
     assert done.returncode == 130, done.stdout + done.stderr
     error = one_line(done.stderr)
@@ -338,7 +347,7 @@ def test_ssh_lost_in_the_middle_of_a_swap_is_read_back_and_reported_as_it_is(rig
         finally:
             first.host.drop_ssh(dropped=False)
 
-    done, _, load = during_a_deploy(rig, lambda: switched(first, "v2"), silence_ssh)
+    done, _, load = during_a_deploy(rig, "switched", silence_ssh)
     outcome = rig.outcome("SSH lost mid-swap", done, load)
     assert done.returncode == 1, done.stdout + done.stderr
     error = one_line(done.stderr)
@@ -384,13 +393,10 @@ def test_the_seeds_compose_commands_during_a_deploy_wait_for_it(rig):
     first = rig.hosts[0]
     done, compose, load = during_a_deploy(
         rig,
-        lambda: switched(first, "v2"),
+        "switched",
         flags=GATE_WATCH,
-        beside=lambda: first.host.ssh(
-            "cd /opt/matra && docker-compose pull && docker-compose up -d", timeout=600
-        ),
+        beside="cd /opt/matra && docker-compose pull && docker-compose up -d",
     )
-    assert compose is not None
     outcome = rig.outcome("compose during a deploy", done, load, compose_exit=compose.returncode)
     assert done.returncode == 0, done.stdout + done.stderr
     assert compose.returncode == 0, compose.stderr
@@ -416,14 +422,12 @@ def test_a_dotenv_delivered_during_a_deploy_is_applied_and_status_answers(rig):
 
     done, env, load = during_a_deploy(
         rig,
-        lambda: in_its_gate(first, "v1"),
+        "in its gate",
         ask_status,
         flags=GATE_WATCH,
-        beside=lambda: first.host.ssh(
-            first.contract.env_script(), stdin=dotenv(FEATURE_FLAG="on"), timeout=600
-        ),
+        beside=first.contract.env_script(),
+        stdin=dotenv(FEATURE_FLAG="on"),
     )
-    assert env is not None
     status, status_seconds = asked
     running = first.host.ssh(
         "sudo docker ps --format '{{.Names}}' | grep '^matra-' "
@@ -454,12 +458,8 @@ def test_host_setup_during_a_deploy_waits_for_it(rig):
     ensure(rig, "v1")
     first = rig.hosts[0]
     done, again, load = during_a_deploy(
-        rig,
-        lambda: in_its_gate(first, "v1"),
-        flags=GATE_WATCH,
-        beside=lambda: first.host.ssh(first.contract.setup_script(rig.key.public), timeout=600),
+        rig, "in its gate", flags=GATE_WATCH, beside=first.contract.setup_script(rig.key.public)
     )
-    assert again is not None
     outcome = rig.outcome("host setup during a deploy", done, load, setup_exit=again.returncode)
     assert done.returncode == 0, done.stdout + done.stderr
     assert again.returncode == 0, again.stdout + again.stderr
