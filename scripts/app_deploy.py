@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy_material import MaterialError, assemble
-from job import GitHub, append, write_private
+from job import GitHub, append, reason, write_private
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = re.compile(
@@ -174,14 +174,6 @@ def read_status(outputs: Path) -> dict[str, Any]:
     if not isinstance(found, dict):
         raise AppDeployError("the hosts' status is not a JSON object")
     return found
-
-
-def reason(error: Exception) -> str:
-    if isinstance(error, urllib.error.HTTPError):
-        return f"{error.code} {error.reason}"
-    if isinstance(error, urllib.error.URLError):
-        return str(error.reason)
-    return str(error) or type(error).__name__
 
 
 def warn(line: str) -> None:

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from job import GitHub, write_private
+from job import GitHub, reason, write_private
 from matra_github.workflows import DEPLOY_MATERIAL
 
 MAX_VARIABLE = 48 * 1024
@@ -191,10 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"deploy_material: {error}", file=sys.stderr)
         return 1
     except urllib.error.HTTPError as error:
-        print(
-            f"deploy_material: GitHub answered {error.code} {error.reason} to {error.geturl()}",
-            file=sys.stderr,
-        )
+        answer = f"{reason(error)} to {error.geturl()}"
+        print(f"deploy_material: GitHub answered {answer}", file=sys.stderr)
         return 1
     except (OSError, urllib.error.URLError) as error:
         print(f"deploy_material: {error}", file=sys.stderr)

@@ -20,7 +20,7 @@ import urllib.error
 from pathlib import Path
 from typing import Any
 
-from job import GitHub
+from job import GitHub, reason
 
 MARKER = "<!-- matra-infra drift: {stack} -->"
 LABEL = "drift"
@@ -114,10 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"drift_issue: {missing.args[0]} is missing from the environment", file=sys.stderr)
         return 1
     except urllib.error.HTTPError as error:
-        print(
-            f"drift_issue: {args.stack}: GitHub answered {error.code} {error.reason}",
-            file=sys.stderr,
-        )
+        print(f"drift_issue: {args.stack}: GitHub answered {reason(error)}", file=sys.stderr)
         return 1
     except (OSError, ValueError) as error:
         print(f"drift_issue: {args.stack}: {error}", file=sys.stderr)

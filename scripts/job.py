@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -62,6 +63,16 @@ class GitHub:
             if len(items) < PAGE:
                 return
             page += 1
+
+
+def reason(error: Exception) -> str:
+    """Why a call failed, in a few words: GitHub's status and reason, the network's
+    reason, or the error's own message."""
+    if isinstance(error, urllib.error.HTTPError):
+        return f"{error.code} {error.reason}"
+    if isinstance(error, urllib.error.URLError):
+        return str(error.reason)
+    return str(error) or type(error).__name__
 
 
 def append(variable: str, text: str) -> None:
