@@ -31,11 +31,6 @@ _USER = re.compile(rf"^@({_LOGIN})$")
 _TEAM = re.compile(rf"^@({_LOGIN})/([a-z0-9][a-z0-9_-]{{0,99}})$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _SPACES_ENDPOINT = re.compile(r"^[a-z]+[0-9]+\.digitaloceanspaces\.com$")
-_RUNNER_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_APP_IMAGE = re.compile(
-    r"^registry\.digitalocean\.com/[a-z0-9][a-z0-9-]{1,61}[a-z0-9]/[a-z0-9]+(?:[._-][a-z0-9]+)*$"
-)
-_CLIENT_ID = re.compile(r"^Iv[0-9A-Za-z._-]{4,60}$")
 MAX_REVIEWERS = 6
 """GitHub takes up to six users or teams as an environment's required reviewers."""
 
@@ -289,20 +284,21 @@ def load(
                 "buckets: a shared one lets one stack's key write the other's state)",
             )
         buckets[bucket] = stack
-    ssh_runner = r.string(
+    ssh_runner = r.matching(
         "sshRunner",
         "a runner label (letters, digits, '.', '-', '_')",
-        lambda v: bool(_RUNNER_LABEL.match(v)),
+        r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
     )
-    app_image = r.string(
+    app_image = r.matching(
         "appImage",
         "the stacks' appImage output, registry.digitalocean.com/<registry>/<name>",
-        lambda v: bool(_APP_IMAGE.match(v)),
+        r"^registry\.digitalocean\.com/[a-z0-9][a-z0-9-]{1,61}[a-z0-9]/"
+        r"[a-z0-9]+(?:[._-][a-z0-9]+)*$",
     )
-    client_id = r.string(
+    client_id = r.matching(
         "deployMaterialAppClientId",
         "the client id of the GitHub App that writes deploy material (Iv...)",
-        lambda v: bool(_CLIENT_ID.match(v)),
+        r"^Iv[0-9A-Za-z._-]{4,60}$",
     )
     secrets = {key: _secret(r, key) for key in secret_settings(stacks)}
     _separate_credentials(r, stacks)
