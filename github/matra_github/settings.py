@@ -284,26 +284,7 @@ def load(
                 "buckets: a shared one lets one stack's key write the other's state)",
             )
         buckets[bucket] = stack
-    ssh_runner = r.matching(
-        "sshRunner",
-        "a runner label (letters, digits, '.', '-', '_')",
-        r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
-    )
-    app_image = r.matching(
-        "appImage",
-        "the stacks' appImage output, registry.digitalocean.com/<registry>/<name>",
-        r"^registry\.digitalocean\.com/[a-z0-9][a-z0-9-]{1,61}[a-z0-9]/"
-        r"[a-z0-9]+(?:[._-][a-z0-9]+)*$",
-    )
-    client_id = r.matching(
-        "deployMaterialAppClientId",
-        "the client id of the GitHub App that writes deploy material (Iv...)",
-        r"^Iv[0-9A-Za-z._-]{4,60}$",
-    )
-    secrets = {key: _secret(r, key) for key in secret_settings(stacks)}
-    _separate_credentials(r, stacks)
-    r.finish()
-    return GithubSettings(
+    settings = GithubSettings(
         infra=infra,
         app=app,
         app_required_checks=checks,
@@ -313,8 +294,24 @@ def load(
         unreviewed_previews=unreviewed,
         stacks=stacks,
         backend_urls=backends,
-        ssh_runner=ssh_runner,
-        app_image=app_image,
-        deploy_material_app=client_id,
-        secrets=secrets,
+        ssh_runner=r.matching(
+            "sshRunner",
+            "a runner label (letters, digits, '.', '-', '_')",
+            r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+        ),
+        app_image=r.matching(
+            "appImage",
+            "the stacks' appImage output, registry.digitalocean.com/<registry>/<name>",
+            r"^registry\.digitalocean\.com/[a-z0-9][a-z0-9-]{1,61}[a-z0-9]/"
+            r"[a-z0-9]+(?:[._-][a-z0-9]+)*$",
+        ),
+        deploy_material_app=r.matching(
+            "deployMaterialAppClientId",
+            "the client id of the GitHub App that writes deploy material (Iv...)",
+            r"^Iv[0-9A-Za-z._-]{4,60}$",
+        ),
+        secrets={key: _secret(r, key) for key in secret_settings(stacks)},
     )
+    _separate_credentials(r, stacks)
+    r.finish()
+    return settings
