@@ -37,11 +37,11 @@ import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deploy_material import MaterialError, assemble, write_private
+from deploy_material import MaterialError, assemble
+from job import GitHub, append, reason, write_private
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = re.compile(
@@ -94,41 +94,21 @@ def matches(release: str, expected: str) -> bool:
 # -- the deployment record -------------------------------------------------------------
 
 
-@dataclass
-class Record:
+class Record(GitHub):
     """A GitHub Deployment of this run, in the repository the job runs for."""
 
-    api: str
-    token: str
-    repository: str
-    log_url: str
+    log_url = ""
+    """The run's page, where the deployment links to."""
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Record | None:
+    def from_job(cls, env: Mapping[str, str]) -> Record | None:
         if not env.get("GITHUB_TOKEN") or not env.get("GITHUB_REPOSITORY"):
             return None
+        record = cls.from_env(env)
         server, run = env.get("GITHUB_SERVER_URL", ""), env.get("GITHUB_RUN_ID", "")
-        return cls(
-            env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
-            env["GITHUB_TOKEN"],
-            env["GITHUB_REPOSITORY"],
-            f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{run}" if server and run else "",
-        )
-
-    def call(self, method: str, path: str, payload: Mapping[str, Any]) -> Any:
-        request = urllib.request.Request(
-            f"{self.api}/repos/{self.repository}{path}",
-            method=method,
-            data=json.dumps(payload).encode(),
-            headers={
-                "Authorization": f"Bearer {self.token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": "2022-11-28",
-                "Content-Type": "application/json",
-            },
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read() or b"null")
+        if server and run:
+            record.log_url = f"{server}/{record.repository}/actions/runs/{run}"
+        return record
 
     def start(
         self,
@@ -196,14 +176,6 @@ def read_status(outputs: Path) -> dict[str, Any]:
     return found
 
 
-def reason(error: Exception) -> str:
-    if isinstance(error, urllib.error.HTTPError):
-        return f"{error.code} {error.reason}"
-    if isinstance(error, urllib.error.URLError):
-        return str(error.reason)
-    return str(error) or type(error).__name__
-
-
 def warn(line: str) -> None:
     """A workflow warning (shown on the run's page), one line."""
     print(f"::warning title=app_deploy::{line}", flush=True)
@@ -211,10 +183,7 @@ def warn(line: str) -> None:
 
 def summary(line: str) -> None:
     print(f"app_deploy: {line}", flush=True)
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if path:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(f"- {line}\n")
+    append("GITHUB_STEP_SUMMARY", f"- {line}\n")
 
 
 def deploy(args: argparse.Namespace, outputs: Path, env: Mapping[str, str]) -> int:
@@ -236,7 +205,7 @@ def deploy(args: argparse.Namespace, outputs: Path, env: Mapping[str, str]) -> i
     what = f"{action} {release}" if release else "rollback to the release before"
     tag = release.partition("@")[0]
     fallback = env.get("GITHUB_REF_NAME") or env.get("GITHUB_SHA", "")
-    record = Record.from_env(env) if environment else None
+    record = Record.from_job(env) if environment else None
     deployment = None
     if record:
         payload = {"release": release, "action": action, "stack": stack, "before": before}
@@ -277,10 +246,7 @@ def status(args: argparse.Namespace, outputs: Path) -> int:
     if args.expect and not matches(release, args.expect):
         raise AppDeployError(f"the hosts run {release}, not {args.expect} (--expect)")
     summary(f"{json.loads(outputs.read_text())['stack']} runs {release}")
-    path = os.environ.get("GITHUB_OUTPUT")
-    if path:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(f"release={release}\n")
+    append("GITHUB_OUTPUT", f"release={release}\n")
     return 0
 
 

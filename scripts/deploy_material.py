@@ -35,9 +35,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-
-from matra_github.workflows import DEPLOY_MATERIAL  # noqa: E402
+from job import GitHub, reason, write_private
+from matra_github.workflows import DEPLOY_MATERIAL
 
 MAX_VARIABLE = 48 * 1024
 """GitHub's limit on one Actions variable's value (48 KB)."""
@@ -86,29 +85,8 @@ def seal(public_key: str, value: str) -> str:
     return base64.b64encode(box.encrypt(value.encode())).decode()
 
 
-class GitHub:
-    """The few REST calls publishing needs, against ``api`` (GITHUB_API_URL)."""
-
-    def __init__(self, api: str, token: str, repository: str) -> None:
-        self.api = api.rstrip("/")
-        self.token = token
-        self.repository = repository
-
-    def call(self, method: str, path: str, payload: Mapping[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(
-            f"{self.api}/repos/{self.repository}{path}",
-            method=method,
-            data=json.dumps(payload).encode() if payload is not None else None,
-            headers={
-                "Authorization": f"Bearer {self.token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": "2022-11-28",
-                "Content-Type": "application/json",
-            },
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            data = response.read()
-        return json.loads(data) if data else None
+class Environments(GitHub):
+    """The app repository's environments: what publishing writes."""
 
     def environment_path(self, environment: str) -> str:
         return f"/environments/{urllib.parse.quote(environment, safe='')}"
@@ -136,7 +114,7 @@ class GitHub:
         return "set"
 
 
-def publish(outputs: Mapping[str, Any], github: GitHub, environment: str) -> list[str]:
+def publish(outputs: Mapping[str, Any], github: Environments, environment: str) -> list[str]:
     """Write every piece of material to the app repository's ``environment``; one line
     per piece, saying what was done (never a secret's value)."""
     if outputs.get("project") != "matra-infra":
@@ -180,14 +158,6 @@ def assemble(env: Mapping[str, str]) -> dict[str, Any]:
     return outputs
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to a file only its owner can read or write, from the first byte."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -210,9 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                 outputs = json.loads(args.outputs.read_text())
             except (OSError, ValueError) as error:
                 raise MaterialError(f"--outputs {args.outputs}: can't be read ({error})") from None
-            github = GitHub(
-                os.environ.get("GITHUB_API_URL", "https://api.github.com"), token, args.repository
-            )
+            github = Environments.from_env(os.environ, args.repository)
             for line in publish(outputs, github, args.environment):
                 print(f"deploy_material: {args.repository} {args.environment}: {line}")
         else:
@@ -223,10 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"deploy_material: {error}", file=sys.stderr)
         return 1
     except urllib.error.HTTPError as error:
-        print(
-            f"deploy_material: GitHub answered {error.code} {error.reason} to {error.geturl()}",
-            file=sys.stderr,
-        )
+        answer = f"{reason(error)} to {error.geturl()}"
+        print(f"deploy_material: GitHub answered {answer}", file=sys.stderr)
         return 1
     except (OSError, urllib.error.URLError) as error:
         print(f"deploy_material: {error}", file=sys.stderr)

@@ -14,13 +14,13 @@ Standard library only.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
+
+from job import GitHub, reason
 
 MARKER = "<!-- matra-infra drift: {stack} -->"
 LABEL = "drift"
@@ -40,39 +40,12 @@ WHAT_TO_DO = """\
 """
 
 
-class GitHub:
-    def __init__(self, api: str, token: str, repository: str) -> None:
-        self.api = api.rstrip("/")
-        self.token = token
-        self.repository = repository
-
-    def call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(
-            f"{self.api}/repos/{self.repository}{path}",
-            method=method,
-            data=json.dumps(payload).encode() if payload is not None else None,
-            headers={
-                "Authorization": f"Bearer {self.token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": "2022-11-28",
-                "Content-Type": "application/json",
-            },
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            data = response.read()
-        return json.loads(data) if data else None
-
-    def open_issue(self, marker: str) -> dict[str, Any] | None:
-        """The open drift issue whose body starts with ``marker``."""
-        page = 1
-        while True:
-            issues = self.call("GET", f"/issues?state=open&labels={LABEL}&per_page=100&page={page}")
-            for issue in issues:
-                if "pull_request" not in issue and (issue.get("body") or "").startswith(marker):
-                    return dict(issue)
-            if len(issues) < 100:
-                return None
-            page += 1
+def open_issue(github: GitHub, marker: str) -> dict[str, Any] | None:
+    """The open drift issue whose body starts with ``marker``."""
+    for issue in github.each(f"/issues?state=open&labels={LABEL}"):
+        if "pull_request" not in issue and (issue.get("body") or "").startswith(marker):
+            return dict(issue)
+    return None
 
 
 def body(stack: str, report: str, run_url: str) -> str:
@@ -99,7 +72,7 @@ def body(stack: str, report: str, run_url: str) -> str:
 def record(github: GitHub, stack: str, status: str, report: str, run_url: str) -> str:
     """Open, update or close the stack's issue; what was done, in a few words."""
     marker = MARKER.format(stack=stack)
-    issue = github.open_issue(marker)
+    issue = open_issue(github, marker)
     if status == "drift":
         text = body(stack, report, run_url)
         if issue:
@@ -135,20 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     env = os.environ
     try:
         report = args.report.read_text() if args.report.exists() else "(no report)"
-        github = GitHub(
-            env.get("GITHUB_API_URL", "https://api.github.com"),
-            env["GITHUB_TOKEN"],
-            env["GITHUB_REPOSITORY"],
-        )
+        github = GitHub.from_env(env)
         done = record(github, args.stack, args.status, report, args.run_url)
     except KeyError as missing:
         print(f"drift_issue: {missing.args[0]} is missing from the environment", file=sys.stderr)
         return 1
     except urllib.error.HTTPError as error:
-        print(
-            f"drift_issue: {args.stack}: GitHub answered {error.code} {error.reason}",
-            file=sys.stderr,
-        )
+        print(f"drift_issue: {args.stack}: GitHub answered {reason(error)}", file=sys.stderr)
         return 1
     except (OSError, ValueError) as error:
         print(f"drift_issue: {args.stack}: {error}", file=sys.stderr)

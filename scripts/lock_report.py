@@ -13,11 +13,12 @@ Standard library only.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from job import append
 
 _LOCKED = re.compile(r"the stack is currently locked by (\d+) lock\(s\)")
 _HOLDER = re.compile(
@@ -70,10 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"::error title={args.stack} is locked::{line}")
     for lock in held:
         print(f"lock file: {lock.file}")
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(f"### {args.stack} is locked\n\n{line}\n")
+    append("GITHUB_STEP_SUMMARY", f"### {args.stack} is locked\n\n{line}\n")
     return 0
 
 

@@ -18,11 +18,10 @@ import argparse
 import json
 import os
 import sys
-import urllib.request
 from pathlib import Path
-from typing import Any
 
-from preview_report import GITHUB_LIMIT, Masker, Report, load, markdown
+from job import GitHub
+from preview_report import GITHUB_LIMIT, Masker, Report, load, markdown, preview_arguments
 
 MARKER = "<!-- matra-infra preview: {stack} -->"
 """The comment's first line: how a later run finds the stack's comment to edit."""
@@ -39,52 +38,19 @@ def body(report: Report, mask: Masker, commit: str = "", run_url: str = "") -> s
     return text
 
 
-class GitHub:
-    """The few REST calls the comment needs."""
-
-    def __init__(self, api_url: str, token: str, repository: str) -> None:
-        self.api = api_url.rstrip("/")
-        self.token = token
-        self.repository = repository
-
-    def call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(
-            f"{self.api}/repos/{self.repository}{path}",
-            method=method,
-            data=json.dumps(payload).encode() if payload is not None else None,
-            headers={
-                "Authorization": f"Bearer {self.token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": "2022-11-28",
-                "Content-Type": "application/json",
-            },
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read() or b"null")
-
-    def upsert(self, number: int, marker: str, text: str) -> str:
-        """Edit the pull request's comment that starts with ``marker``, or create it."""
-        page = 1
-        while True:
-            comments = self.call("GET", f"/issues/{number}/comments?per_page=100&page={page}")
-            for comment in comments:
-                if (comment.get("body") or "").startswith(marker):
-                    self.call("PATCH", f"/issues/comments/{comment['id']}", {"body": text})
-                    return f"edited comment {comment['id']}"
-            if len(comments) < 100:
-                break
-            page += 1
-        created = self.call("POST", f"/issues/{number}/comments", {"body": text})
-        return f"created comment {created['id']}"
+def upsert(github: GitHub, number: int, marker: str, text: str) -> str:
+    """Edit the pull request's comment that starts with ``marker``, or create it."""
+    for comment in github.each(f"/issues/{number}/comments"):
+        if (comment.get("body") or "").startswith(marker):
+            github.call("PATCH", f"/issues/comments/{comment['id']}", {"body": text})
+            return f"edited comment {comment['id']}"
+    created = github.call("POST", f"/issues/{number}/comments", {"body": text})
+    return f"created comment {created['id']}"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", required=True)
-    parser.add_argument("--exit-code", required=True, type=int)
-    parser.add_argument("--events", required=True, type=Path)
-    parser.add_argument("--stderr", type=Path)
-    parser.add_argument("--mask-env", nargs="*", default=[], metavar="NAME")
+    preview_arguments(parser)
     args = parser.parse_args(argv)
     try:
         return _comment(args)
@@ -111,10 +77,8 @@ def _comment(args: argparse.Namespace) -> int:
         commit=pull_request.get("head", {}).get("sha", ""),
         run_url=f"{server}/{repository}/actions/runs/{run_id}" if server and run_id else "",
     )
-    github = GitHub(
-        env.get("GITHUB_API_URL", "https://api.github.com"), env["GITHUB_TOKEN"], repository
-    )
-    done = github.upsert(int(pull_request["number"]), MARKER.format(stack=args.stack), text)
+    github = GitHub.from_env(env, repository)
+    done = upsert(github, int(pull_request["number"]), MARKER.format(stack=args.stack), text)
     print(f"pr_comment: {args.stack}: {done} on pull request #{pull_request['number']}")
     return 0
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from job import append
+
 GITHUB_LIMIT = 65_536
 """The most characters GitHub takes in a comment or an issue body."""
 BUDGET = 60_000
@@ -326,6 +328,16 @@ def markdown(
         return head[: budget - 80] + "\n\n(cut here to fit; the run's log has the rest)\n"
     body = [head]
     used = len(head)
+
+    def add(piece: str, spare: int, instead: str) -> bool:
+        """Add ``piece`` where ``spare`` characters of the budget are left after it, else
+        the (short) note ``instead``; whether the piece went in."""
+        nonlocal used
+        fits = used + len(piece) + spare <= budget
+        body.append(piece if fits else instead)
+        used += len(piece) if fits else 100
+        return fits
+
     sections = [
         ("What changed outside Pulumi (the refresh)", report.drifted),
         ("Resources that change", report.changes),
@@ -334,25 +346,16 @@ def markdown(
         if not changes:
             continue
         intro = mask(f"\n\n**{heading}** ({len(changes)})\n\n" + "\n".join(_changes_table([])))
-        if used + len(intro) + 200 > budget:
-            body.append(
-                f"\n\n**{heading}**: {len(changes)}, left out to fit (the run's log has them)"
-            )
-            used += 100
+        left_out = f"\n\n**{heading}**: {len(changes)}, left out to fit (the run's log has them)"
+        if not add(intro, 200, left_out):
             continue
-        body.append(intro)
-        used += len(intro)
         for index, change in enumerate(changes):
             row = "\n" + mask(_changes_table([change])[2])
-            if used + len(row) + 120 > budget:
-                rest = len(changes) - index
-                body.append(
-                    f"\n\n… and {rest} more, left out to fit (the run's log has all of them)"
-                )
-                used += 100
+            rest = len(changes) - index
+            if not add(
+                row, 120, f"\n\n… and {rest} more, left out to fit (the run's log has all of them)"
+            ):
                 break
-            body.append(row)
-            used += len(row)
     return "".join(body) + "\n"
 
 
@@ -376,13 +379,19 @@ def text(report: Report, mask: Masker) -> str:
     return mask("\n".join(lines)) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def preview_arguments(parser: argparse.ArgumentParser) -> None:
+    """What a script reading a preview is told: the stack, the CLI's exit code, its
+    events (--event-log) and stderr, and the variables whose values to mask."""
     parser.add_argument("--stack", required=True)
     parser.add_argument("--exit-code", required=True, type=int)
     parser.add_argument("--events", required=True, type=Path)
     parser.add_argument("--stderr", type=Path)
     parser.add_argument("--mask-env", nargs="*", default=[], metavar="NAME")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    preview_arguments(parser)
     parser.add_argument("--format", choices=("markdown", "text"), default="text")
     parser.add_argument("--title", default="")
     parser.add_argument(
@@ -404,9 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         markdown(report, mask, title=title) if args.format == "markdown" else text(report, mask)
     )
     sys.stdout.write(rendered)
-    if args.summary and os.environ.get("GITHUB_STEP_SUMMARY"):
-        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary:
-            summary.write(markdown(report, mask, title=title))
+    if args.summary:
+        append("GITHUB_STEP_SUMMARY", markdown(report, mask, title=title))
     return 0
 
 

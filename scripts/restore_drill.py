@@ -37,6 +37,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from job import append, write_private
+
 API = "https://cloud.mongodb.com"
 ACCEPT = "application/vnd.atlas.2023-02-01+json"
 """The Administration API's version this script speaks."""
@@ -141,20 +143,10 @@ def save(path: Path, state: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(state))
 
 
-def write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(text)
-
-
 def summary(lines: list[str]) -> None:
     for line in lines:
         print(f"restore_drill: {line}", flush=True)
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if path:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write("\n".join(f"- {line}" for line in lines) + "\n")
+    append("GITHUB_STEP_SUMMARY", "\n".join(f"- {line}" for line in lines) + "\n")
 
 
 def restore(atlas: Atlas, args: argparse.Namespace) -> None:

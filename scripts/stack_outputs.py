@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from job import write_private
 
 SECRET = "[secret]"
 """How `pulumi stack output --json` shows a secret output without --show-secrets."""
@@ -79,14 +80,6 @@ def mask_commands(shown: Mapping[str, Any], revealed: Mapping[str, Any]) -> list
                 if line.strip() and f"::add-mask::{escape_data(line)}" not in lines:
                     lines.append(f"::add-mask::{escape_data(line)}")
     return lines
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to a file only its owner can read or write, from the first byte."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(text)
 
 
 def main(argv: list[str] | None = None) -> int:

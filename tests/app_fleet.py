@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
+
+from json_api import JsonHandler, Serving
 
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
@@ -135,50 +135,30 @@ class Fleet:
         self.state.write_text(json.dumps(data))
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     calls: ClassVar[list[tuple[str, str, dict[str, Any]]]]
     refuse_ref: ClassVar[str]
 
     def do_POST(self) -> None:
         if self.headers["Authorization"] != f"Bearer {TOKEN}":
-            self._answer(401, {"message": "Bad credentials"})
+            self.reply(401, {"message": "Bad credentials"})
             return
-        payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        payload = self.payload()
         self.calls.append(("POST", self.path, payload))
         if self.path.endswith("/deployments") and payload["ref"] == self.refuse_ref:
-            self._answer(422, {"message": "No ref found for: " + payload["ref"]})
+            self.reply(422, {"message": "No ref found for: " + payload["ref"]})
         elif self.path.endswith("/deployments"):
-            self._answer(201, {"id": 4711})
+            self.reply(201, {"id": 4711})
         else:
-            self._answer(201, {"id": 1})
-
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+            self.reply(201, {"id": 1})
 
 
-class GitHubDeployments:
+class GitHubDeployments(Serving):
     """GitHub's deployments API on loopback; ``calls`` holds (method, path, payload)."""
 
     def __init__(self) -> None:
         self.handler = type("Handler", (_Handler,), {"calls": [], "refuse_ref": ""})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
-
-    def __enter__(self) -> GitHubDeployments:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(self.handler)
 
     @property
     def calls(self) -> list[tuple[str, str, dict[str, Any]]]:
@@ -192,7 +172,7 @@ class GitHubDeployments:
         return {
             "GITHUB_TOKEN": TOKEN,
             "GITHUB_REPOSITORY": repository,
-            "GITHUB_API_URL": f"http://127.0.0.1:{self.server.server_address[1]}",
+            "GITHUB_API_URL": self.url,
             "GITHUB_SERVER_URL": "https://github.com",
             "GITHUB_RUN_ID": "77",
             "GITHUB_SHA": "f" * 40,

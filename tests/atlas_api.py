@@ -15,9 +15,9 @@ import hashlib
 import json
 import re
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from json_api import JsonHandler, Serving
 
 REALM = "MMS Public API"
 MEDIA = "application/vnd.atlas.2023-02-01+json"
@@ -28,7 +28,7 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()
 
 
-class AtlasApi:
+class AtlasApi(Serving):
     def __init__(self, public_key: str = "drill-pub", private_key: str = "drill-priv") -> None:
         self.keys = (public_key, private_key)
         self.requests: list[tuple[str, str, Any]] = []
@@ -70,20 +70,7 @@ class AtlasApi:
         self.reads_until_restored = 2
         self.restore_outcome = "finished"
         """"finished", "failed" or "never" (a restore that never ends)."""
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> AtlasApi:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(self._handler())
 
     def fail(self, method: str, prefix: str, status: int, detail: str, always: bool = True) -> None:
         self.failures[method, prefix] = (status, detail, always)
@@ -160,17 +147,19 @@ class AtlasApi:
             return 204, None
         return 404, {"detail": f"{method} {path} is not part of this stand-in"}
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[JsonHandler]:
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
+            media = MEDIA
+
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 if not self._authorized():
                     api.challenges += 1
                     nonce = secrets.token_hex(16)
-                    self._send(
+                    self.reply(
                         401,
                         {"detail": "You are not authorized for this resource.", "error": 401},
                         {
@@ -180,12 +169,12 @@ class AtlasApi:
                     )
                     return
                 if self.headers.get("Accept") != MEDIA:
-                    self._send(406, {"detail": "Invalid accept header or version date."})
+                    self.reply(406, {"detail": "Invalid accept header or version date."})
                     return
                 body = json.loads(raw) if raw else None
                 api.requests.append((self.command, self.path, body))
                 status, answer = api.answer(self.command, self.path, body)
-                self._send(status, answer)
+                self.reply(status, answer)
 
             def _authorized(self) -> bool:
                 header = self.headers.get("Authorization") or ""
@@ -203,16 +192,6 @@ class AtlasApi:
                 )
                 return fields.get("response") == expected and fields.get("uri") == self.path
 
-            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(body).encode() if body is not None else b""
-                self.send_response(status)
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", MEDIA)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
             def do_GET(self) -> None:
                 self._serve()
 
@@ -221,8 +200,5 @@ class AtlasApi:
 
             def do_DELETE(self) -> None:
                 self._serve()
-
-            def log_message(self, *args: Any) -> None:
-                pass
 
         return Handler

@@ -25,10 +25,11 @@ it to what `pulumi preview` really sends, for every resource of every shipped st
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import pytest
 from google.protobuf import json_format, struct_pb2
 from pulumi_policy import EnforcementLevel, Policy
 
@@ -413,6 +414,20 @@ def assert_violation(
         f"{[v.message for v in found]}"
     )
     return matching[0]
+
+
+def refuses_each(
+    policy: Policy, build: Callable[..., Resource], cases: Sequence[tuple[dict[str, Any], str]]
+) -> Callable[..., None]:
+    """A test (for a test class) that ``policy`` refuses the resource ``build`` makes with
+    each case's changes, in a violation containing its words: one parametrized test for a
+    table of (changes, words)."""
+
+    @pytest.mark.parametrize(("changes", "words"), cases)
+    def test(self: object, changes: dict[str, Any], words: str) -> None:
+        assert_violation(policy, build(**changes), contains=words)
+
+    return test
 
 
 def assert_no_violations(

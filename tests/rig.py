@@ -45,6 +45,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import tools
 from harness import ROOT, run_program, stack_config
 from matra.hostsetup import HostContract, env_file
@@ -65,6 +67,15 @@ BALANCER_PORT = 8080
 APP_PORT = 8080
 REPOSITORY = "matra/api"
 QUICK = ("--canary-watch", "3", "--watch", "1")
+ON_TEST_HOSTS = [
+    pytest.mark.host,
+    pytest.mark.skipif(
+        bool(NamespaceHost.missing_tools()),
+        reason=f"test host tools missing: {NamespaceHost.missing_tools()}",
+    ),
+]
+"""A module's marks when its tests run on the rig: the host tier, skipped without the
+test hosts' tools."""
 """Short watches, for deploys that set a test up rather than show the watch."""
 
 
@@ -839,6 +850,12 @@ class Fleet:
                 done = self.deploy("--release", tag, *QUICK)
                 assert done.returncode == 0, done.stdout + done.stderr
         assert self.releases() == [(release, previous)] * len(self.hosts)
+
+    def deploy_and_balance(self, release: str) -> None:
+        """Every host deploys ``release`` (short watches), then HAProxy goes in front."""
+        first = self.deploy("--release", release, *QUICK)
+        assert first.returncode == 0, first.stdout + first.stderr
+        self.balance()
 
     def balance(self) -> LoadBalancer:
         """HAProxy in front of the hosts, every one UP by the stack's health check."""

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from contracts import contract_with
 from deploy.cli import main
 from deploy.outputs import OutputsError, parse
 from deploy.rollout import DeployError, Fleet, HostResult, HostStatus, Rollout, rollback_release
 from deploy.ssh import Target, credentials
-from matra.hostsetup import HostContract, host_file
+from matra.hostsetup import host_file
 from matra_data.docker import Release, name_problem, release_problem, tag_problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -291,7 +292,7 @@ def gate(tmp_path: Path, command: str) -> subprocess.CompletedProcess[str]:
     """host/matra-deploy-gate.sh (the deploy key's ForceCommand), run as sshd runs it, its
     parameters from the program's deploy.env, with a stand-in sudo that shows what would
     reach matra-deploy."""
-    contract = HostContract("r.example/a/b", 8080, "/healthz", "api.example", "ops", "deploy")
+    contract = contract_with(image="r.example/a/b", server_name="api.example")
     (tmp_path / "deploy.env").write_text(contract.deploy_env())
     script = tmp_path / "gate"
     script.write_text(

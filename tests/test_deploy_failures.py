@@ -23,16 +23,27 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from rig import QUICK, ApiHost, Fleet, Release, dotenv, fleet, wait_until
-from testhost import NamespaceHost
+from rig import (
+    ON_TEST_HOSTS,
+    QUICK,
+    ApiHost,
+    DeployRun,
+    Fleet,
+    Load,
+    Release,
+    dotenv,
+    fleet,
+    wait_until,
+)
 
 RELEASES = [
     Release("latest"),
@@ -44,21 +55,16 @@ RELEASES = [
     Release("crash", fails_after=12, failure="crash"),
 ]
 
-pytestmark = [
-    pytest.mark.host,
-    pytest.mark.skipif(
-        bool(NamespaceHost.missing_tools()),
-        reason=f"test host tools missing: {NamespaceHost.missing_tools()}",
-    ),
-]
+pytestmark = ON_TEST_HOSTS
+
+GATE_WATCH = ("--canary-watch", "8", "--watch", "1")
+"""Watches long enough to act on the first host while its deploy is under way."""
 
 
 @pytest.fixture(scope="module")
 def rig() -> Iterator[Fleet]:
     with fleet(3, RELEASES, health_timeout=20) as rig:
-        first = rig.deploy("--release", "v1", *QUICK)
-        assert first.returncode == 0, first.stdout + first.stderr
-        rig.balance()
+        rig.deploy_and_balance("v1")
         yield rig
 
 
@@ -100,6 +106,48 @@ def one_line(stderr: str) -> str:
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in stderr, stderr
     return lines[0]
+
+
+def during_a_deploy(
+    rig: Fleet,
+    at: str,
+    meanwhile: Callable[[DeployRun], None] = lambda run: None,
+    *,
+    flags: tuple[str, ...] = (),
+    beside: str = "",
+    stdin: str = "",
+) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str] | None, Load]:
+    """Under load, a deploy of v2 (with ``flags``). Once the first host is ``at`` its point
+    ("switched" to v2, or has it "in its gate"), the command ``beside`` (with ``stdin``)
+    runs on that host over SSH in a thread of its own and ``meanwhile`` is done to the run.
+    When the deploy (and ``beside``) ended and 50 more requests went through: the deploy's
+    result, ``beside``'s (None without one), and the load."""
+    assert at in ("switched", "in its gate"), at
+    first = rig.hosts[0]
+    results: list = []
+    thread = (
+        threading.Thread(target=lambda: results.append(first.host.ssh(beside, stdin, 600)))
+        if beside
+        else None
+    )
+    with rig.under_load() as load:
+        load.wait_for(50)
+        run = rig.start_deploy("--release", "v2", *flags)
+        if at == "switched":
+            switched(first, "v2")
+        else:
+            in_its_gate(first, "v1")
+        if thread:
+            thread.start()
+        meanwhile(run)
+        done = run.finish()
+        if thread:
+            thread.join(timeout=600)
+        load.wait_for(load.total + 50)
+    if thread:
+        (result,) = results
+        return done, result, load
+    return done, None, load
 
 
 def assert_holds(rig: Fleet, outcome, release: str) -> None:
@@ -267,13 +315,7 @@ def test_ctrl_c_stops_after_the_host_in_flight_and_says_what_every_host_runs(rig
     runs (exit 130), true to the hosts; no key is left behind."""
     ensure(rig, "v1")
     first = rig.hosts[0]
-    with rig.under_load() as load:
-        load.wait_for(50)
-        run = rig.start_deploy("--release", "v2")
-        switched(first, "v2")
-        run.signal(signal.SIGINT)
-        done = run.finish()
-        load.wait_for(load.total + 50)
+    done, _, load = during_a_deploy(rig, "switched", lambda run: run.signal(signal.SIGINT))
     outcome = rig.outcome("Ctrl-C", done, load, key_files_left=len(key_material_left(rig)))
     assert done.returncode == 130, done.stdout + done.stderr
     error = one_line(done.stderr)
@@ -297,17 +339,15 @@ def test_ssh_lost_in_the_middle_of_a_swap_is_read_back_and_reported_as_it_is(rig
     answers again, reports it as it is, stops there (exit 1) and shows every host."""
     ensure(rig, "v1")
     first = rig.hosts[0]
-    with rig.under_load() as load:
-        load.wait_for(50)
-        run = rig.start_deploy("--release", "v2")
-        switched(first, "v2")
+
+    def silence_ssh(run: DeployRun) -> None:
         first.host.drop_ssh(dropped=True)
         try:
             time.sleep(60)
         finally:
             first.host.drop_ssh(dropped=False)
-        done = run.finish()
-        load.wait_for(load.total + 50)
+
+    done, _, load = during_a_deploy(rig, "switched", silence_ssh)
     outcome = rig.outcome("SSH lost mid-swap", done, load)
     assert done.returncode == 1, done.stdout + done.stderr
     error = one_line(done.stderr)
@@ -351,23 +391,12 @@ def test_the_seeds_compose_commands_during_a_deploy_wait_for_it(rig):
     host's record matches what it serves."""
     ensure(rig, "v1")
     first = rig.hosts[0]
-    by_hand: list = []
-    with rig.under_load() as load:
-        load.wait_for(50)
-        run = rig.start_deploy("--release", "v2", "--canary-watch", "8", "--watch", "1")
-        switched(first, "v2")
-        seed = threading.Thread(
-            target=lambda: by_hand.append(
-                first.host.ssh(
-                    "cd /opt/matra && docker-compose pull && docker-compose up -d", timeout=600
-                )
-            )
-        )
-        seed.start()
-        done = run.finish()
-        seed.join(timeout=600)
-        load.wait_for(load.total + 50)
-    (compose,) = by_hand
+    done, compose, load = during_a_deploy(
+        rig,
+        "switched",
+        flags=GATE_WATCH,
+        beside="cd /opt/matra && docker-compose pull && docker-compose up -d",
+    )
     outcome = rig.outcome("compose during a deploy", done, load, compose_exit=compose.returncode)
     assert done.returncode == 0, done.stdout + done.stderr
     assert compose.returncode == 0, compose.stderr
@@ -383,27 +412,23 @@ def test_a_dotenv_delivered_during_a_deploy_is_applied_and_status_answers(rig):
     itself with it); `status` answers during the deploy, read-only; nothing fails."""
     ensure(rig, "v1")
     first = rig.hosts[0]
-    delivered: list = []
-    with rig.under_load() as load:
-        load.wait_for(50)
-        run = rig.start_deploy("--release", "v2", "--canary-watch", "8", "--watch", "1")
-        in_its_gate(first, "v1")
-        delivery = threading.Thread(
-            target=lambda: delivered.append(
-                first.host.ssh(
-                    first.contract.env_script(), stdin=dotenv(FEATURE_FLAG="on"), timeout=600
-                )
-            )
-        )
-        delivery.start()
+    asked: list = []
+
+    def ask_status(run: DeployRun) -> None:
         time.sleep(1)
-        asked = time.monotonic()
-        status = first.host.ssh("sudo /usr/local/sbin/matra-deploy status", timeout=30)
-        status_seconds = time.monotonic() - asked
-        done = run.finish()
-        delivery.join(timeout=600)
-        load.wait_for(load.total + 50)
-    (env,) = delivered
+        started = time.monotonic()
+        asked.append(first.host.ssh("sudo /usr/local/sbin/matra-deploy status", timeout=30))
+        asked.append(time.monotonic() - started)
+
+    done, env, load = during_a_deploy(
+        rig,
+        "in its gate",
+        ask_status,
+        flags=GATE_WATCH,
+        beside=first.contract.env_script(),
+        stdin=dotenv(FEATURE_FLAG="on"),
+    )
+    status, status_seconds = asked
     running = first.host.ssh(
         "sudo docker ps --format '{{.Names}}' | grep '^matra-' "
         "| xargs sudo docker inspect --format '{{json .Config.Env}}'"
@@ -432,21 +457,9 @@ def test_host_setup_during_a_deploy_waits_for_it(rig):
     deploy is undisturbed and nothing fails."""
     ensure(rig, "v1")
     first = rig.hosts[0]
-    ran: list = []
-    with rig.under_load() as load:
-        load.wait_for(50)
-        run = rig.start_deploy("--release", "v2", "--canary-watch", "8", "--watch", "1")
-        in_its_gate(first, "v1")
-        setup = threading.Thread(
-            target=lambda: ran.append(
-                first.host.ssh(first.contract.setup_script(rig.key.public), timeout=600)
-            )
-        )
-        setup.start()
-        done = run.finish()
-        setup.join(timeout=600)
-        load.wait_for(load.total + 50)
-    (again,) = ran
+    done, again, load = during_a_deploy(
+        rig, "in its gate", flags=GATE_WATCH, beside=first.contract.setup_script(rig.key.public)
+    )
     outcome = rig.outcome("host setup during a deploy", done, load, setup_exit=again.returncode)
     assert done.returncode == 0, done.stdout + done.stderr
     assert again.returncode == 0, again.stdout + again.stderr

@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import stat
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
@@ -20,6 +18,7 @@ from nacl import public
 import deploy_material
 from deploy.outputs import parse
 from deploy_material import MaterialError, assemble, main, material
+from json_api import JsonHandler, Serving
 
 KEY = (
     "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE\nAAAAsecret\n"
@@ -45,7 +44,7 @@ OUTPUTS = {
 }
 
 
-class GitHubStandIn(BaseHTTPRequestHandler):
+class GitHubStandIn(JsonHandler):
     """/repos/<repo>/environments/<env>/{variables,secrets}, as GitHub answers them."""
 
     key: ClassVar[public.PrivateKey]
@@ -54,62 +53,48 @@ class GitHubStandIn(BaseHTTPRequestHandler):
     calls: ClassVar[list[tuple[str, str]]] = []
     token = "app-installation-token"
 
-    def _reply(self, status: int, payload: object = None) -> None:
-        data = json.dumps(payload).encode() if payload is not None else b""
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def _route(self) -> tuple[str, str, list[str]] | None:
         if self.headers.get("Authorization") != f"Bearer {self.token}":
-            self._reply(401, {"message": "Bad credentials"})
+            self.reply(401, {"message": "Bad credentials"})
             return None
         self.calls.append((self.command, self.path))
         parts = self.path.strip("/").split("/")
         # repos/<owner>/<repo>/environments/<env>/<kind>[/<name>]
         return f"{parts[1]}/{parts[2]}", parts[4], parts[5:]
 
-    def _payload(self) -> dict:
-        return json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-
     def do_GET(self):
         route = self._route()
         if route and route[2] == ["secrets", "public-key"]:
             key = self.key.public_key.encode()
-            self._reply(200, {"key_id": "kid-1", "key": base64.b64encode(key).decode()})
+            self.reply(200, {"key_id": "kid-1", "key": base64.b64encode(key).decode()})
 
     def do_PATCH(self):
         route = self._route()
         if route:
             _, environment, (_, name) = route
             if (environment, name) not in self.variables:
-                self._reply(404, {"message": "Not Found"})
+                self.reply(404, {"message": "Not Found"})
                 return
-            self.variables[environment, name] = self._payload()["value"]
-            self._reply(204)
+            self.variables[environment, name] = self.payload()["value"]
+            self.reply(204)
 
     def do_POST(self):
         route = self._route()
         if route:
             _, environment, _ = route
-            payload = self._payload()
+            payload = self.payload()
             self.variables[environment, payload["name"]] = payload["value"]
-            self._reply(201, {})
+            self.reply(201, {})
 
     def do_PUT(self):
         route = self._route()
         if route:
             _, environment, (_, name) = route
-            payload = self._payload()
+            payload = self.payload()
             assert payload["key_id"] == "kid-1"
             sealed = base64.b64decode(payload["encrypted_value"])
             self.secrets[environment, name] = public.SealedBox(self.key).decrypt(sealed).decode()
-            self._reply(201, {})
-
-    def log_message(self, *args):
-        pass
+            self.reply(201, {})
 
 
 @pytest.fixture
@@ -118,14 +103,10 @@ def github(monkeypatch):
     GitHubStandIn.variables = {("staging", "DEPLOY_USER"): "old-user"}
     GitHubStandIn.secrets = {}
     GitHubStandIn.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), GitHubStandIn)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{server.server_address[1]}")
-    monkeypatch.setenv("GITHUB_TOKEN", GitHubStandIn.token)
-    yield GitHubStandIn
-    server.shutdown()
-    server.server_close()
+    with Serving(GitHubStandIn) as served:
+        monkeypatch.setenv("GITHUB_API_URL", served.url)
+        monkeypatch.setenv("GITHUB_TOKEN", GitHubStandIn.token)
+        yield GitHubStandIn
 
 
 def publish(tmp_path, outputs=OUTPUTS):

@@ -27,8 +27,19 @@ from pathlib import Path
 import pytest
 
 from deploy.ssh import SshClient, Target
-from rig import BALANCER_PORT, HUB_ADDRESS, NOWHERE, QUICK, Fleet, Load, Release, dotenv, fleet
-from testhost import TEST_RANGE, NamespaceHost
+from rig import (
+    BALANCER_PORT,
+    HUB_ADDRESS,
+    NOWHERE,
+    ON_TEST_HOSTS,
+    QUICK,
+    Fleet,
+    Load,
+    Release,
+    dotenv,
+    fleet,
+)
+from testhost import TEST_RANGE
 
 # `latest` as the seed's deploy left it: what a host starts where no release is recorded.
 RELEASES = [
@@ -41,13 +52,7 @@ RELEASES = [
 ]
 DIGEST = r"sha256:[0-9a-f]{64}"
 
-pytestmark = [
-    pytest.mark.host,
-    pytest.mark.skipif(
-        bool(NamespaceHost.missing_tools()),
-        reason=f"test host tools missing: {NamespaceHost.missing_tools()}",
-    ),
-]
+pytestmark = ON_TEST_HOSTS
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +60,7 @@ def rig() -> Iterator[Fleet]:
     with fleet(3, RELEASES, health_timeout=20) as rig:
         # No release recorded anywhere: each host started `latest` by itself.
         assert [h.serves() for h in rig.hosts] == ["latest"] * 3
-        first = rig.deploy("--release", "v1", *QUICK)
-        assert first.returncode == 0, first.stdout + first.stderr
-        rig.balance()
+        rig.deploy_and_balance("v1")
         yield rig
 
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
 from drift_issue import LIMIT, MARKER, main
+from json_api import JsonHandler, Serving
 from preview_report import Report, drift_status, load
 from workflow_files import broken, everything, named, run_script, step
 
@@ -38,22 +37,10 @@ def test_a_refresh_that_finds_changes_is_drift_and_a_broken_check_is_an_error():
     assert drift_status(Report("dev", 7, errors=["error: failed to decrypt"])) == "error"
 
 
-class Issues(BaseHTTPRequestHandler):
+class Issues(JsonHandler):
     issues: ClassVar[list[dict]] = []
     calls: ClassVar[list[tuple[str, str, dict | None]]] = []
     refuse_patch: ClassVar[int] = 0
-
-    def _reply(self, status, payload):
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _payload(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return json.loads(self.rfile.read(length)) if length else None
 
     def do_GET(self):
         assert self.headers["Authorization"] == "Bearer t0ken"
@@ -61,32 +48,29 @@ class Issues(BaseHTTPRequestHandler):
         assert "labels=drift" in self.path and "state=open" in self.path
         page = int(self.path.rsplit("page=", 1)[1])
         open_ = [i for i in self.issues if i["state"] == "open" and "drift" in i["labels"]]
-        self._reply(200, open_[(page - 1) * 100 : page * 100])
+        self.reply(200, open_[(page - 1) * 100 : page * 100])
 
     def do_POST(self):
-        payload = self._payload()
+        payload = self.payload()
         self.calls.append(("POST", self.path, payload))
         if self.path.endswith("/issues"):
             issue = {"number": 100 + len(self.issues), "state": "open", **payload}
             self.issues.append(issue)
-            self._reply(201, issue)
+            self.reply(201, issue)
         else:
-            self._reply(201, {"id": 1})
+            self.reply(201, {"id": 1})
 
     def do_PATCH(self):
-        payload = self._payload()
+        payload = self.payload()
         if self.refuse_patch:
             type(self).refuse_patch -= 1
-            self._reply(502, {"message": "Server Error"})
+            self.reply(502, {"message": "Server Error"})
             return
         self.calls.append(("PATCH", self.path, payload))
         number = int(self.path.rsplit("/", 1)[1])
         (issue,) = [i for i in self.issues if i["number"] == number]
         issue.update(payload)
-        self._reply(200, issue)
-
-    def log_message(self, *args):
-        pass
+        self.reply(200, issue)
 
 
 @pytest.fixture
@@ -102,14 +86,11 @@ def github(monkeypatch):
     ]
     Issues.calls = []
     Issues.refuse_patch = 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Issues)
-    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
-    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{server.server_address[1]}")
-    monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
-    monkeypatch.setenv("GITHUB_REPOSITORY", "matra-io/matra-infra")
-    yield Issues
-    server.shutdown()
-    server.server_close()
+    with Serving(Issues) as served:
+        monkeypatch.setenv("GITHUB_API_URL", served.url)
+        monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+        monkeypatch.setenv("GITHUB_REPOSITORY", "matra-io/matra-infra")
+        yield Issues
 
 
 def run(tmp_path, stack, status, report="report of the check", run_url="https://run/1"):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import matra_deploy as md
-from matra.hostsetup import HostContract
+from contracts import contract_with
 
 IMAGE = "registry.digitalocean.com/matra/api"
 PORTS = {"a": 8080, "b": 8081}
@@ -161,15 +161,8 @@ class World:
         )
         for directory in (self.paths.app, self.paths.nginx / "matra"):
             directory.mkdir(parents=True)
-        contract = HostContract(
-            image=IMAGE,
-            app_port=8080,
-            health_path="/healthz",
-            server_name="api.matra.io",
-            admin_user="ops",
-            deploy_user="deploy",
-            release_source="http://api.matra.io/.matra/release",
-            **settings,  # type: ignore[arg-type]
+        contract = contract_with(
+            image=IMAGE, release_source="http://api.matra.io/.matra/release", **settings
         )
         self.config_path = tmp / "deploy.env"
         self.config_path.write_text(contract.deploy_env())
@@ -524,15 +517,7 @@ def test_bootstrap_starts_what_the_stack_serves_or_latest(world, tmp_path):
 
 
 def test_the_parameters_file_reads_back_as_written():
-    contract = HostContract(
-        image=IMAGE,
-        app_port=3000,
-        health_path="/up",
-        server_name="api.matra.io",
-        admin_user="ops",
-        deploy_user="deploy",
-        health_timeout=20,
-    )
+    contract = contract_with(image=IMAGE, app_port=3000, health_path="/up", health_timeout=20)
     text = contract.deploy_env()
     values = dict(
         shlex.split(line)[0].partition("=")[::2] for line in text.splitlines() if "=" in line

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 import tools
-from matra.hostsetup import HostContract
+from contracts import contract_with
 from matra.observability import log_forwarding_script
 from matra.settings import LogDestination
 from testca import issue, make_ca
@@ -152,14 +152,7 @@ def app_image(host: NamespaceHost) -> None:
 def deploy_app(host: NamespaceHost, slot: str, release: str, marker: str) -> float:
     """Start the app as the deploy command does (its compose file, a slot's project and
     port, the release as a variable); returns the seconds until it runs."""
-    contract = HostContract(
-        image=IMAGE,
-        app_port=8080,
-        health_path="/healthz",
-        server_name="api.test",
-        admin_user="ops",
-        deploy_user="deploy",
-    )
+    contract = contract_with(image=IMAGE, server_name="api.test")
     # The release's image by its tag: an imported image has no registry digest to pin.
     compose = re.sub(r"@\$\{MATRA_DIGEST:\?[^}]*\}", ":${MATRA_RELEASE}", contract.compose_file())
     assert f"image: {IMAGE}:${{MATRA_RELEASE}}" in compose

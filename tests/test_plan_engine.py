@@ -109,15 +109,7 @@ def stack(tmp_path):
     assert "PULUMI_EXPERIMENTAL" not in env
 
     def pulumi(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            ["pulumi", *args, "--non-interactive"],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
+        done = run_in(project, env, ["pulumi", *args, "--non-interactive"])
         if check:
             assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         return done
@@ -127,6 +119,16 @@ def stack(tmp_path):
     pulumi("config", "set", "--secret", "token", "hunter2-token")
     pulumi("up", "--yes")
     yield pulumi, project, env
+
+
+def run_in(
+    project: Path, env: dict[str, str], command: list[str]
+) -> subprocess.CompletedProcess[str]:
+    """``command`` in ``project`` with ``env`` (and nothing else), its output captured;
+    five minutes at most."""
+    return subprocess.run(
+        command, cwd=project, env=env, capture_output=True, text=True, check=False, timeout=300
+    )
 
 
 def reality(project: Path) -> str:
@@ -165,15 +167,7 @@ def test_a_preview_needs_no_write_access_to_the_backend_and_an_update_does(stack
         "pulumi preview --refresh --non-interactive; echo preview=$?; "
         "pulumi up --yes --non-interactive; echo up=$?"
     )
-    done = subprocess.run(
-        ["unshare", "--mount", "sh", "-c", script],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=300,
-    )
+    done = run_in(project, env, ["unshare", "--mount", "sh", "-c", script])
     assert "preview=0" in done.stdout, done.stdout[-2000:]
     assert "up=0" not in done.stdout and "read-only file system" in done.stdout + done.stderr
 

@@ -6,13 +6,12 @@ Against a stand-in for GitHub's API on loopback; the events are a real capture
 
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
+from json_api import JsonHandler, Serving
 from pr_comment import MARKER, body, main
 from preview_report import GITHUB_LIMIT, Masker, load
 
@@ -29,51 +28,33 @@ def test_the_body_says_which_stack_failed_and_why():
     assert len(text) < GITHUB_LIMIT
 
 
-class GitHubStandIn(BaseHTTPRequestHandler):
+class GitHubStandIn(JsonHandler):
     comments: ClassVar[list[dict]] = []
     calls: ClassVar[list[tuple[str, str, dict | None]]] = []
-
-    def _reply(self, status, payload):
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _payload(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return json.loads(self.rfile.read(length)) if length else None
 
     def do_GET(self):
         assert self.headers["Authorization"] == "Bearer t0ken"
         self.calls.append(("GET", self.path, None))
         page = int(self.path.rsplit("page=", 1)[1])
-        self._reply(200, self.comments[(page - 1) * 100 : page * 100])
+        self.reply(200, self.comments[(page - 1) * 100 : page * 100])
 
     def do_POST(self):
-        payload = self._payload()
+        payload = self.payload()
         self.calls.append(("POST", self.path, payload))
-        self._reply(201, {"id": 999, **payload})
+        self.reply(201, {"id": 999, **payload})
 
     def do_PATCH(self):
-        payload = self._payload()
+        payload = self.payload()
         self.calls.append(("PATCH", self.path, payload))
-        self._reply(200, payload)
-
-    def log_message(self, *args):
-        pass
+        self.reply(200, payload)
 
 
 @pytest.fixture
 def github(tmp_path):
     GitHubStandIn.comments = []
     GitHubStandIn.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), GitHubStandIn)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", GitHubStandIn
-    server.shutdown()
+    with Serving(GitHubStandIn) as served:
+        yield served.url, GitHubStandIn
 
 
 def comment(tmp_path, api, monkeypatch, capsys, stack="prod", exit_code=255, err=False):

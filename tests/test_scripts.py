@@ -8,9 +8,9 @@ import subprocess
 
 import pytest
 
+from contracts import CONTRACT
 from harness import ROOT
 from matra.hosts import certbot_script, delivery_script
-from matra.hostsetup import HostContract
 from matra.observability import log_forwarding_script, new_relic_script
 from matra.rendering import TEMPLATE_DIR, render
 from matra.settings import LogDestination
@@ -28,15 +28,6 @@ def test_shellcheck(script):
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
-
-CONTRACT = HostContract(
-    image="registry.digitalocean.com/matra/api",
-    app_port=8080,
-    health_path="/healthz",
-    server_name="api.matra.io",
-    admin_user="ops",
-    deploy_user="deploy",
-)
 
 RENDERED = {
     "certbot-setup": lambda: certbot_script(

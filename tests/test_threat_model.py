@@ -31,11 +31,10 @@ from threat_map import (
     rules,
     secret_map,
 )
-from workflow_files import Doc, all_jobs, broken, environment, everything, triggers
+from workflow_files import REPOSITORIES, Doc, all_jobs, broken, environment, everything, triggers
 
 DOCS = everything()
 STACKS = shipped_stacks()
-REPOSITORIES = {"matra-infra": "infra", "matra-app": "app"}
 
 
 @functools.cache

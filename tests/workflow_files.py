@@ -32,6 +32,8 @@ WORKFLOW_DIR = ROOT / ".github" / "workflows"
 ACTION_DIR = ROOT / ".github" / "actions"
 EXAMPLE_DIR = ROOT / "examples"
 EXAMPLE = EXAMPLE_DIR / "app-deploy.yml"
+REPOSITORIES = {"matra-infra": "infra", "matra-app": "app"}
+"""The two repositories the files run in (GitHub's name -> the name the tests give it)."""
 
 _SECRET = re.compile(r"\$\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _VARIABLE = re.compile(r"\bvars\.([A-Za-z_][A-Za-z0-9_]*)")

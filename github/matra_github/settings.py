@@ -31,11 +31,6 @@ _USER = re.compile(rf"^@({_LOGIN})$")
 _TEAM = re.compile(rf"^@({_LOGIN})/([a-z0-9][a-z0-9_-]{{0,99}})$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _SPACES_ENDPOINT = re.compile(r"^[a-z]+[0-9]+\.digitaloceanspaces\.com$")
-_RUNNER_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_APP_IMAGE = re.compile(
-    r"^registry\.digitalocean\.com/[a-z0-9][a-z0-9-]{1,61}[a-z0-9]/[a-z0-9]+(?:[._-][a-z0-9]+)*$"
-)
-_CLIENT_ID = re.compile(r"^Iv[0-9A-Za-z._-]{4,60}$")
 MAX_REVIEWERS = 6
 """GitHub takes up to six users or teams as an environment's required reviewers."""
 
@@ -289,25 +284,7 @@ def load(
                 "buckets: a shared one lets one stack's key write the other's state)",
             )
         buckets[bucket] = stack
-    ssh_runner = r.string(
-        "sshRunner",
-        "a runner label (letters, digits, '.', '-', '_')",
-        lambda v: bool(_RUNNER_LABEL.match(v)),
-    )
-    app_image = r.string(
-        "appImage",
-        "the stacks' appImage output, registry.digitalocean.com/<registry>/<name>",
-        lambda v: bool(_APP_IMAGE.match(v)),
-    )
-    client_id = r.string(
-        "deployMaterialAppClientId",
-        "the client id of the GitHub App that writes deploy material (Iv...)",
-        lambda v: bool(_CLIENT_ID.match(v)),
-    )
-    secrets = {key: _secret(r, key) for key in secret_settings(stacks)}
-    _separate_credentials(r, stacks)
-    r.finish()
-    return GithubSettings(
+    settings = GithubSettings(
         infra=infra,
         app=app,
         app_required_checks=checks,
@@ -317,8 +294,24 @@ def load(
         unreviewed_previews=unreviewed,
         stacks=stacks,
         backend_urls=backends,
-        ssh_runner=ssh_runner,
-        app_image=app_image,
-        deploy_material_app=client_id,
-        secrets=secrets,
+        ssh_runner=r.matching(
+            "sshRunner",
+            "a runner label (letters, digits, '.', '-', '_')",
+            r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+        ),
+        app_image=r.matching(
+            "appImage",
+            "the stacks' appImage output, registry.digitalocean.com/<registry>/<name>",
+            r"^registry\.digitalocean\.com/[a-z0-9][a-z0-9-]{1,61}[a-z0-9]/"
+            r"[a-z0-9]+(?:[._-][a-z0-9]+)*$",
+        ),
+        deploy_material_app=r.matching(
+            "deployMaterialAppClientId",
+            "the client id of the GitHub App that writes deploy material (Iv...)",
+            r"^Iv[0-9A-Za-z._-]{4,60}$",
+        ),
+        secrets={key: _secret(r, key) for key in secret_settings(stacks)},
     )
+    _separate_credentials(r, stacks)
+    r.finish()
+    return settings

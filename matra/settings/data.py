@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from matra_data import catalog, prices
@@ -13,8 +12,6 @@ PLACEHOLDER_ATLAS_ORG_ID = "0123456789abcdef01234567"
 """The organisation id the shipped stack files carry until an operator sets theirs."""
 ATLAS_NODE_COUNTS = (3, 5, 7)
 REDIS_MODES = ("managed", "droplet")
-_ATLAS_ORG_ID = re.compile(r"^[0-9a-f]{24}$")
-_DATABASE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,38}$")
 
 
 @dataclass(frozen=True)
@@ -56,10 +53,10 @@ def read_data(r: ConfigReader, environment: str) -> DataSettings:
     data = DataSettings(
         atlas=_atlas(r),
         redis=_redis(r),
-        app_database=r.string(
+        app_database=r.matching(
             "appDatabase",
             "a MongoDB database name (letters, digits, _ and -, at most 38 characters)",
-            lambda v: bool(_DATABASE_NAME.match(v)),
+            r"^[A-Za-z0-9_-]{1,38}$",
         ),
         protect=r.boolean("protectData"),
     )
@@ -75,11 +72,11 @@ def read_data(r: ConfigReader, environment: str) -> DataSettings:
 
 def _atlas(r: ConfigReader) -> AtlasSettings:
     atlas = AtlasSettings(
-        org_id=r.string(
+        org_id=r.matching(
             "atlasOrgId",
             "a MongoDB Atlas organisation id (24 lower-case hex digits, from the Atlas UI: "
             "Organization Settings)",
-            lambda v: bool(_ATLAS_ORG_ID.match(v)),
+            r"^[0-9a-f]{24}$",
         ),
         tier=r.string(
             "atlasTier",

@@ -16,7 +16,6 @@ RESERVED_ENV_KEYS = frozenset({"MONGODB_URI", "REDIS_URL", *TELEMETRY_ENV_KEYS})
 """Keys of the app's environment that the stack itself sets (the telemetry ones from
 sentryDsn, newRelicLicenseKey and the release)."""
 _ENV_KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-_REGISTRY = re.compile(r"^[a-z0-9-]{1,63}$")
 
 
 @dataclass(frozen=True)
@@ -33,10 +32,10 @@ class DeliverySettings:
 def read_delivery(r: ConfigReader) -> DeliverySettings:
     reserved = sorted(RESERVED_ENV_KEYS)
     delivery = DeliverySettings(
-        registry_name=r.string(
+        registry_name=r.matching(
             "registryName",
             "a DigitalOcean container registry name (lower-case letters, digits and -)",
-            lambda v: bool(_REGISTRY.match(v)),
+            r"^[a-z0-9-]{1,63}$",
         ),
         app_name=r.string(
             "appName",

@@ -15,7 +15,6 @@ MAX_DROPLETS = 50
 BACKUP_PLANS = ("weekly", "daily")
 WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 BACKUP_HOURS = (0, 4, 8, 12, 16, 20)
-_HEALTH_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _IMAGE_ID = re.compile(r"^[0-9]+$")
 
 
@@ -73,10 +72,8 @@ def read_fleet(r: ConfigReader) -> FleetSettings:
         load_balancer=r.boolean("loadBalancer"),
         load_balancer_size_unit=r.integer("loadBalancerSizeUnit", 1, 100),
         app_port=r.integer("appPort", 1024, 65535),
-        health_path=r.string(
-            "healthPath",
-            "an absolute URL path such as /healthz",
-            lambda v: bool(_HEALTH_PATH.match(v)),
+        health_path=r.matching(
+            "healthPath", "an absolute URL path such as /healthz", r"^/[A-Za-z0-9._~/-]*$"
         ),
         api_hostname=r.string(
             "apiHostname", "a fully-qualified lower-case hostname such as api.matra.io", is_hostname

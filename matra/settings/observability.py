@@ -33,11 +33,6 @@ TELEMETRY_ENV_KEYS = frozenset(
 """The app's environment variables the stack sets from these settings (and, for
 SENTRY_RELEASE, from the release the deploy command runs)."""
 
-_LICENSE_KEY = re.compile(r"^[A-Za-z0-9]{40}$")
-_SENTRY_DSN = re.compile(
-    r"^https://[0-9a-f]{16,64}(:[0-9a-f]{16,64})?@[a-z0-9.-]+\.[a-z]{2,}(:[0-9]{1,5})?"
-    r"(/[A-Za-z0-9._-]+)*/[0-9]+$"
-)
 _WEBHOOK_EXAMPLE = "'#ops-alerts https://hooks.slack.com/services/T000/B000/XXXX'"
 
 
@@ -99,14 +94,18 @@ def read_observability(r: ConfigReader) -> ObservabilitySettings:
         alerts=_alerts(r),
         uptime=_uptime(r),
         new_relic_license_key=_secret(
-            r, "newRelicLicenseKey", "a New Relic license key (40 letters and digits)", _LICENSE_KEY
+            r,
+            "newRelicLicenseKey",
+            "a New Relic license key (40 letters and digits)",
+            r"^[A-Za-z0-9]{40}$",
         ),
         new_relic_license_key_name=r.key("newRelicLicenseKey"),
         sentry_dsn=_secret(
             r,
             "sentryDsn",
             "a Sentry DSN such as https://<public key>@o123.ingest.sentry.io/456",
-            _SENTRY_DSN,
+            r"^https://[0-9a-f]{16,64}(:[0-9a-f]{16,64})?@[a-z0-9.-]+\.[a-z]{2,}(:[0-9]{1,5})?"
+            r"(/[A-Za-z0-9._-]+)*/[0-9]+$",
         ),
         papertrail=r.optional(
             "papertrailDestination",
@@ -213,13 +212,12 @@ def _webhook_line(line: str) -> tuple[str, str] | None:
     return channel, url
 
 
-def _secret(
-    r: ConfigReader, name: str, expected: str, pattern: re.Pattern[str]
-) -> pulumi.Output[str] | None:
-    """A secret setting whose form is checked (its value never shown)."""
+def _secret(r: ConfigReader, name: str, expected: str, pattern: str) -> pulumi.Output[str] | None:
+    """A secret setting whose form (``pattern``, as ``matching`` takes it) is checked, its
+    value never shown."""
     value = r.secret(name)
     raw = r.raw(name)
-    if value is not None and not pattern.match((raw or "").strip()):
+    if value is not None and not re.match(pattern, (raw or "").strip()):
         r.fail(name, raw, expected)  # shown as "(value hidden)": it is a secret
         return None
     return value.apply(str.strip) if value is not None else None

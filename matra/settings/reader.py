@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
@@ -182,6 +183,12 @@ class ConfigReader:
 
     def string(self, name: str, expected: str, valid: Callable[[str], bool]) -> str:
         return self.parse(name, expected, _checked(valid), "")
+
+    def matching(self, name: str, expected: str, pattern: str) -> str:
+        """A required string that the regular expression ``pattern`` matches (from its
+        start): a value's grammar where it is read, beside the words that describe it."""
+        grammar = re.compile(pattern)
+        return self.string(name, expected, lambda v: bool(grammar.match(v)))
 
     def optional_string(self, name: str, expected: str, valid: Callable[[str], bool]) -> str | None:
         return self.optional(name, expected, _checked(valid))

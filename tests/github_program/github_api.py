@@ -10,12 +10,10 @@ reads); anything else is a 404, and every request is recorded.
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from harness import fake_id
+from json_api import JsonHandler, Serving
 
 
 def _id(*parts: str) -> int:
@@ -24,7 +22,7 @@ def _id(*parts: str) -> int:
     return int(fake_id(*parts))
 
 
-class GitHubApi:
+class GitHubApi(Serving):
     def __init__(
         self, owner: str, repositories: dict[str, str], default_branch: str = "main"
     ) -> None:
@@ -35,22 +33,21 @@ class GitHubApi:
         self.requests: list[str] = []
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 api.requests.append(self.path)
                 found = api.answer(self.path.split("?", 1)[0])
-                data = json.dumps(found if found is not None else {"message": "Not Found"}).encode()
-                self.send_response(200 if found is not None else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                if found is None:
+                    self.reply(404, {"message": "Not Found"})
+                else:
+                    self.reply(200, found)
 
-            def log_message(self, *args: Any) -> None:
-                pass
+        super().__init__(Handler)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+    @property
+    def url(self) -> str:
+        """The base URL the provider takes (it calls <url>api/v3/...)."""
+        return super().url + "/"
 
     def answer(self, path: str) -> Any:
         parts = path.strip("/").split("/")
@@ -107,11 +104,3 @@ class GitHubApi:
                 "type": "User",
             }
         return None
-
-    def __enter__(self) -> GitHubApi:
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()

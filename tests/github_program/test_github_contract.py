@@ -24,11 +24,19 @@ from matra_policies.types import (
     GITHUB_ENVIRONMENT_VARIABLE,
     GITHUB_RULESET,
 )
-from workflow_files import Doc, all_jobs, broken, check_names, everything, named, run_stacks_step
+from workflow_files import (
+    REPOSITORIES,
+    Doc,
+    all_jobs,
+    broken,
+    check_names,
+    everything,
+    named,
+    run_stacks_step,
+)
 
 DOCS = everything()
 STACKS = shipped_stacks()
-REPOSITORIES = {"matra-infra": "infra", "matra-app": "app"}
 MATERIAL = {
     kind: {name for kind_, name in DEPLOY_MATERIAL.values() if kind_ == kind}
     for kind in ("secret", "variable")

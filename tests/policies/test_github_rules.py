@@ -25,7 +25,14 @@ from matra_policies.types import (
     GITHUB_RULESET,
     GITHUB_WORKFLOW_PERMISSIONS,
 )
-from policy_harness import PolicyHarness, Resource, assert_no_violations, assert_violation, secret
+from policy_harness import (
+    PolicyHarness,
+    Resource,
+    assert_no_violations,
+    assert_violation,
+    refuses_each,
+    secret,
+)
 
 GOOD_RULES = {
     "deletion": True,
@@ -140,16 +147,15 @@ class TestReviewsAndChecks:
             config={"minApprovals": 2},
         )
 
-    @pytest.mark.parametrize(
-        ("changes", "words"),
+    test_each_weakened_review_is_refused = refuses_each(
+        reviews_and_checks,
+        lambda **changes: ruleset(rules=pull_request(**changes)),
         [
             ({"dismissStaleReviewsOnPush": False}, "keeps an approval after new commits"),
             ({"requireCodeOwnerReview": False}, "without a code owner's review"),
             ({"requireLastPushApproval": False}, "lets the last pusher's own approval count"),
         ],
     )
-    def test_each_weakened_review_is_refused(self, changes, words):
-        assert_violation(reviews_and_checks, ruleset(rules=pull_request(**changes)), contains=words)
 
     def test_no_required_check_is_refused(self):
         assert_violation(
@@ -187,8 +193,9 @@ class TestNoBypass:
     def test_a_locked_down_ruleset_passes(self):
         assert_no_violations(no_bypass, ruleset())
 
-    @pytest.mark.parametrize(
-        ("changes", "words"),
+    test_each_bypass_is_refused = refuses_each(
+        no_bypass,
+        lambda rules=None, **changes: ruleset(rules=rules, **changes),
         [
             ({"rules": {**GOOD_RULES, "nonFastForward": False}}, "allows force pushes"),
             ({"rules": {**GOOD_RULES, "deletion": False}}, "allows the branch to be deleted"),
@@ -202,20 +209,16 @@ class TestNoBypass:
             ),
         ],
     )
-    def test_each_bypass_is_refused(self, changes, words):
-        rules = changes.pop("rules", None)
-        assert_violation(no_bypass, ruleset(rules=rules, **changes), contains=words)
 
-    @pytest.mark.parametrize(
-        ("changes", "words"),
+    test_a_branch_protection_rules_bypasses_are_refused_too = refuses_each(
+        no_bypass,
+        protection,
         [
             ({"allowsForcePushes": True}, "allows force pushes"),
             ({"allowsDeletions": True}, "allows the branch to be deleted"),
             ({"enforceAdmins": False}, "lets administrators merge"),
         ],
     )
-    def test_a_branch_protection_rules_bypasses_are_refused_too(self, changes, words):
-        assert_violation(no_bypass, protection(**changes), contains=words)
 
 
 class TestRepositoryProtected:
@@ -281,16 +284,15 @@ class TestProductionReviewers:
             contains="lets a deployment to production start without a reviewer's approval",
         )
 
-    @pytest.mark.parametrize(
-        ("changes", "words"),
+    test_each_gap_is_refused = refuses_each(
+        production_reviewers,
+        environment,
         [
             ({"preventSelfReview": False}, "lets whoever started a run in production approve it"),
             ({"canAdminsBypass": True}, "lets administrators skip production's reviewers"),
             ({"deploymentBranchPolicy": None}, "takes deployments to production from any branch"),
         ],
     )
-    def test_each_gap_is_refused(self, changes, words):
-        assert_violation(production_reviewers, environment(**changes), contains=words)
 
     def test_staging_needs_no_reviewer(self):
         assert_no_violations(production_reviewers, environment("staging", reviewers=[]))
