@@ -487,7 +487,8 @@ def enter_test_range() -> list[str]:
     process dies, even by SIGKILL). The first to enter takes it exclusively first when it
     can: no live process then has anything in the range, so whatever a killed run left
     there (namespaces, their veths and cgroups, the hub's address, daemons listening in
-    the range, work directories) is removed first; returns what was."""
+    the range) is removed first; returns what was. (Not work directories: a process
+    makes its own before it enters, and what a killed run left there is inert.)"""
     global _lock, _users
     _users += 1
     if _lock is not None:
@@ -544,12 +545,6 @@ def sweep_test_range() -> list[str]:
             for pid in re.findall(r"pid=([0-9]+)", line):
                 found.append(f"listener pid {pid}")
                 run("kill", "-9", pid)
-    for leftover in Path(tempfile.gettempdir()).glob("matra-*"):
-        if leftover.is_dir() and leftover.name.startswith(
-            ("matra-testhost-", "matra-registry-", "matra-lb-", "matra-deploykey-")
-        ):
-            found.append(f"directory {leftover}")
-            shutil.rmtree(leftover, ignore_errors=True)
     run("ip", "route", "delete", "unreachable", TEST_RANGE)
     return found
 
