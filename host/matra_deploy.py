@@ -20,6 +20,8 @@ sudo. A release (REF) is a tag, or TAG@sha256:<64 hex>: that image exactly.
                             compose file than the ones here now (pulumi up's deliveries)
   bootstrap                 on a host that runs nothing: start what the stack serves now
   status                    one line: what this host serves (read-only, never waits)
+  upstream                  host setup's, under its lock: make sure nginx's upstream file
+                            names a slot (the one it named before, else slot a)
   result ID                 run ID's outcome as JSON (the deploy command, after a lost link)
   history                   this host's last runs
 
@@ -56,7 +58,7 @@ from typing import Any
 
 USAGE = (
     "usage: matra-deploy deploy REF [WATCH [ID]] | check REF | rollback [WATCH] | "
-    "redeploy [WATCH] | refresh [WATCH] | bootstrap | status | result ID | history"
+    "redeploy [WATCH] | refresh [WATCH] | bootstrap | status | result ID | history | upstream"
 )
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 RUN_ID = re.compile(r"[0-9a-f]{16}")
@@ -163,6 +165,11 @@ class Paths:
         return self.nginx / "matra" / "upstream.conf"
 
     @property
+    def legacy_upstream(self) -> Path:
+        """Where the nginx site before this one kept it."""
+        return self.nginx / "matra-upstream.conf"
+
+    @property
     def lock(self) -> Path:
         return self.state / "deploy.lock"
 
@@ -198,6 +205,21 @@ def fingerprint(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:
         return ""
+
+
+def upstream_text(port: int) -> str:
+    """nginx's upstream file for the slot on ``port``: what the site's upstream includes.
+    (This and ``upstream_port`` are the file's one writer and one reader.)"""
+    return f"server 127.0.0.1:{port};\n"
+
+
+def upstream_port(path: Path) -> int | None:
+    """The port an upstream file names (None: no file, or no server in it)."""
+    try:
+        found = re.search(r"^server 127\.0\.0\.1:(\d+);", path.read_text(), re.MULTILINE)
+    except FileNotFoundError:
+        return None
+    return int(found.group(1)) if found else None
 
 
 def first_line(path: Path) -> str:
@@ -489,16 +511,25 @@ class Host:
     # -- what serves ----------------------------------------------------------------------
 
     def upstream(self, slot: str) -> str:
-        return f"server 127.0.0.1:{self.config.ports[slot]};\n"
+        return upstream_text(self.config.ports[slot])
 
     def served_slot(self) -> str | None:
         """The slot nginx sends traffic to, asked of nginx; its upstream file's if nginx
         doesn't say (not running, or a site from before this entry point)."""
         _, port = self.system.get(80, "/.matra/health")
-        if port is None and self.paths.upstream.exists():
-            found = re.search(r"127\.0\.0\.1:(\d+)", self.paths.upstream.read_text())
-            port = int(found.group(1)) if found else None
+        if port is None:
+            port = upstream_port(self.paths.upstream)
         return self.config.slot_at(port)
+
+    def ensure_upstream(self) -> str:
+        """Host setup's (it holds the lock): an upstream file that names a server, before
+        nginx loads a site that includes it. One there is kept; else the one the site
+        before this one used (the slot it served), else slot a's."""
+        if (port := upstream_port(self.paths.upstream)) is not None:
+            return f"nginx's upstream names port {port}: kept"
+        port = upstream_port(self.paths.legacy_upstream) or self.config.ports["a"]
+        write_atomically(self.paths.upstream, upstream_text(port))
+        return f"nginx's upstream names port {port}: written"
 
     def healthy(self, slot: str) -> bool:
         """The slot's release answers its health path with a 2xx (asked directly)."""
@@ -1050,6 +1081,9 @@ def main(
             run = json.loads(path.read_text(encoding="utf-8"))
             what = f"{run['command']} {run['ref'] or '-'}"
             say(f"{run['started']} {run['id']} {what} {run['outcome']}: {run['message']}")
+        return 0
+    if (command, len(rest)) == ("upstream", 0):
+        say(host.ensure_upstream())
         return 0
     if (command, len(rest)) == ("result", 1):
         if not RUN_ID.fullmatch(rest[0]):

@@ -14,13 +14,19 @@ from matra_data import catalog
 
 from .cloudinit import cache_user_data
 from .guarded import DropletSpec, GuardedDroplets, egress_rules, port_from_tag, ssh_ingress
+from .hostfiles import host_command
 from .network import Placement
-from .rendering import render
 from .settings import RedisSettings
 from .ssh import Host, SshLogin
 
 REDIS_PORT = 6379
-CONFIGURE_SCRIPT = "redis-configure.sh.j2"
+CONFIGURE_SCRIPT = "redis-configure.sh"
+
+
+def redis_configure_script(private_ip: str) -> str:
+    """The command that binds redis-server to ``private_ip``, sets the password it reads
+    on stdin and starts it (host/redis-configure.sh)."""
+    return host_command(CONFIGURE_SCRIPT, params={"MATRA_PRIVATE_IP": private_ip})
 
 
 @dataclass
@@ -142,7 +148,7 @@ class Cache(pulumi.ComponentResource):
         configure = login.account.run(
             f"{name}-configure",
             host,
-            private_ip.apply(lambda ip: render(CONFIGURE_SCRIPT, private_ip=ip)),
+            private_ip.apply(redis_configure_script),
             # The password travels on stdin: never on a command line, never in user data.
             stdin=password.result,
             # Runs again on a new address too; a new password (stdin) re-runs it as well.

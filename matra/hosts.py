@@ -10,12 +10,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_command as command
 
+from .hostfiles import host_command
 from .rendering import render
 from .ssh import Host, SshAccount
 
-CERTBOT_SCRIPT = "certbot-setup.sh.j2"
-REMOVAL_SCRIPT = "certbot-remove.sh.j2"
-DELIVERY_SCRIPT = "deliver-file.sh.j2"
+CERTBOT_SCRIPT = "certbot-setup.sh"
+REMOVAL_SCRIPT = "certbot-remove.sh"
+DELIVERY_SCRIPT = "deliver-file.sh"
+TLS_SITE = "nginx-tls-site.conf.j2"
 
 
 @dataclass
@@ -31,14 +33,23 @@ class CertbotSetupArgs:
 def certbot_script(
     *, hostname: str, email: str, acme_directory_url: str, issue_certificate: bool = True
 ) -> str:
-    """The rendered certbot script (HTTP-01; it holds no secret)."""
-    return render(
+    """The certbot step's command (HTTP-01; it holds no secret): host/certbot-setup.sh and
+    the TLS site it installs."""
+    return host_command(
         CERTBOT_SCRIPT,
-        hostname=hostname,
-        email=email,
-        acme_server=acme_directory_url,
-        issue_certificate="true" if issue_certificate else "false",
+        params={
+            "MATRA_HOSTNAME": hostname,
+            "MATRA_EMAIL": email,
+            "MATRA_ACME_SERVER": acme_directory_url,
+            "MATRA_ISSUE_CERTIFICATE": "true" if issue_certificate else "false",
+        },
+        files={"nginx-tls-site.conf": render(TLS_SITE, hostname=hostname)},
     )
+
+
+def certbot_removal_script() -> str:
+    """The command that takes certbot and what it left off a host (host/certbot-remove.sh)."""
+    return host_command(REMOVAL_SCRIPT)
 
 
 def delivery_script(
@@ -51,18 +62,20 @@ def delivery_script(
     after: str = "",
     after_always: bool = False,
 ) -> str:
-    """The rendered script that writes stdin to ``dest`` with that mode, owner and group
-    (the owner's, unless given), creating its directory with ``dir_mode`` if it is
-    missing; ``after`` runs as root when the content changed (or always)."""
-    return render(
+    """The command that writes stdin to ``dest`` with that mode, owner and group (the
+    owner's, unless given), creating its directory with ``dir_mode`` if it is missing;
+    ``after`` runs as root when the content changed (or always). host/deliver-file.sh."""
+    return host_command(
         DELIVERY_SCRIPT,
-        dest=dest,
-        mode=mode,
-        owner=owner,
-        group=group or owner,
-        dir_mode=dir_mode,
-        after=after,
-        after_when="always" if after_always else "changed",
+        params={
+            "MATRA_DEST": dest,
+            "MATRA_MODE": mode,
+            "MATRA_OWNER": owner,
+            "MATRA_GROUP": group or owner,
+            "MATRA_DIR_MODE": dir_mode,
+            "MATRA_AFTER": after,
+            "MATRA_AFTER_WHEN": "always" if after_always else "changed",
+        },
     )
 
 
@@ -109,7 +122,7 @@ class CertbotRemoval(pulumi.ComponentResource):
         self, name: str, args: CertbotRemovalArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("matra:index:CertbotRemoval", name, None, opts)
-        script = render(REMOVAL_SCRIPT)
+        script = certbot_removal_script()
         self.commands = [
             args.account.run(f"{name}-{host.name}", host, script, parent=self)
             for host in args.hosts
@@ -157,6 +170,7 @@ __all__ = [
     "AdminKeysArgs",
     "CertbotSetup",
     "CertbotSetupArgs",
+    "certbot_removal_script",
     "certbot_script",
     "delivery_script",
 ]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
 import pulumi_command as command
@@ -22,6 +21,7 @@ import pulumi_digitalocean as digitalocean
 
 from matra_data.docker import TAG
 
+from .hostfiles import host_command, host_file
 from .hosts import delivery_script
 from .loadbalancer import HealthCheck
 from .observability import HostTelemetry
@@ -31,9 +31,8 @@ from .ssh import Host, SshAccount
 
 APP_DIR = "/opt/matra"
 REGISTRY_HOST = "registry.digitalocean.com"
-HOST_FILES = Path(__file__).resolve().parent.parent / "host"
-"""The host's deploy side as plain files (host/): the entry point, its gate, the
-docker-compose shim, the release bootstrap. Their parameters go in /etc/matra/deploy.env."""
+SETUP_FILES = ("install-docker.sh", "matra_deploy.py", "matra-deploy-gate.sh", "docker-compose.sh")
+"""What host/host-setup.sh installs from host/ (besides the files made from settings)."""
 HEALTH_TIMEOUT_SECONDS = 60
 """How long a new release has to pass its health check before the deploy gives up."""
 DRAIN_TIMEOUT_SECONDS = 30
@@ -50,11 +49,6 @@ balancer's detection time, its unhealthy threshold x interval."""
 REFRESH = "/usr/local/sbin/matra-deploy refresh"
 """After a .env delivery: the running release starts again beside itself if it runs with
 another .env (waiting for a deploy in flight; a no-op on a host that runs nothing)."""
-
-
-def host_file(name: str) -> str:
-    """The text of host/<name>."""
-    return (HOST_FILES / name).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -113,23 +107,27 @@ class HostContract:
             app_port=self.app_port,
         )
 
-    def setup_script(self, deploy_key: str) -> str:
+    def nginx_site(self) -> str:
         return render(
-            "host-setup.sh.j2",
-            admin_user=self.admin_user,
-            deploy_user=self.deploy_user,
-            deploy_key=deploy_key,
-            port_a=self.slot_ports[0],
-            lock_wait=self.lock_wait,
-            install_docker=render("install-docker.sh.j2").rstrip("\n"),
-            deploy_env=self.deploy_env().rstrip("\n"),
-            deploy_script=host_file("matra_deploy.py").rstrip("\n"),
-            gate_script=host_file("matra-deploy-gate.sh").rstrip("\n"),
-            compose_shim=host_file("docker-compose.sh").rstrip("\n"),
-            compose_file=self.compose_file().rstrip("\n"),
-            nginx_site=render(
-                "nginx-site.conf.j2", server_name=self.server_name, health_path=self.health_path
-            ).rstrip("\n"),
+            "nginx-site.conf.j2", server_name=self.server_name, health_path=self.health_path
+        )
+
+    def setup_script(self, deploy_key: str) -> str:
+        """host/host-setup.sh with what it installs: the deploy side (host/), deploy.env,
+        the compose file and the nginx site."""
+        return host_command(
+            "host-setup.sh",
+            params={
+                "MATRA_ADMIN_USER": self.admin_user,
+                "MATRA_DEPLOY_USER": self.deploy_user,
+                "MATRA_DEPLOY_KEY": deploy_key,
+            },
+            files={
+                **{name: host_file(name) for name in SETUP_FILES},
+                "deploy.env": self.deploy_env(),
+                "docker-compose.yml": self.compose_file(),
+                "nginx-site.conf": self.nginx_site(),
+            },
         )
 
     @staticmethod

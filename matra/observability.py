@@ -14,11 +14,12 @@ from typing import Any
 import pulumi
 import pulumi_digitalocean as digitalocean
 
+from .hostfiles import host_command
 from .rendering import render
 from .settings import AlertSettings, LogDestination, ObservabilitySettings, UptimeSettings
 
-LOG_FORWARDING_SCRIPT = "log-forwarding.sh.j2"
-NEW_RELIC_SCRIPT = "newrelic-agent.sh.j2"
+LOG_FORWARDING_SCRIPT = "log-forwarding.sh"
+NEW_RELIC_SCRIPT = "newrelic-agent.sh"
 NEW_RELIC_KEY_FINGERPRINT = "A758B3FBCD43BE8D123A3476BB29EE038ECCE87C"
 """New Relic's infrastructure agent signing key (infrastructure-eng@newrelic.com, rsa4096,
 2016-10-26), as New Relic's infrastructure-agent repository documents it (docs on signed
@@ -287,10 +288,10 @@ def telemetry_env(*, sentry_dsn: str, new_relic_license_key: str, stack: str, ap
 
 def log_forwarding_script(destination: LogDestination | None) -> str:
     """The script that forwards the host's journal to ``destination`` over TLS, or with
-    None takes an earlier forwarding away."""
-    return render(
-        LOG_FORWARDING_SCRIPT, forwarding=forwarding_config(destination) if destination else ""
-    )
+    None takes an earlier forwarding away (host/log-forwarding.sh, and the rsyslog drop-in
+    beside it when there is a destination)."""
+    files = {"rsyslog-forwarding.conf": forwarding_config(destination)} if destination else {}
+    return host_command(LOG_FORWARDING_SCRIPT, files=files)
 
 
 def forwarding_config(destination: LogDestination, *, ca_file: str = "") -> str:
@@ -313,13 +314,15 @@ def new_relic_script(
     downloads: str = NEW_RELIC_DOWNLOADS,
     fingerprint: str = NEW_RELIC_KEY_FINGERPRINT,
 ) -> str:
-    """The agent script; ``downloads`` and ``fingerprint`` are New Relic's but for a test
-    that serves its own signed repository."""
-    return render(
+    """The agent step's command (host/newrelic-agent.sh); ``downloads`` and
+    ``fingerprint`` are New Relic's but for a test that serves its own signed repository."""
+    return host_command(
         NEW_RELIC_SCRIPT,
-        enabled="yes" if enabled else "no",
-        downloads=downloads,
-        fingerprint=fingerprint,
+        params={
+            "MATRA_NEW_RELIC": "yes" if enabled else "no",
+            "MATRA_NEW_RELIC_DOWNLOADS": downloads,
+            "MATRA_NEW_RELIC_FINGERPRINT": fingerprint,
+        },
     )
 
 

@@ -1,4 +1,6 @@
-"""Renders the project's template files (cloud-init, host scripts).
+"""Renders what really is a template (matra/templates/): the cloud-init documents, the
+nginx sites, the compose file and the rsyslog drop-in. The host scripts are plain files
+(host/, delivered by matra/hostfiles.py).
 
 StrictUndefined: a parameter the caller forgot fails the render instead of leaving
 an empty string in a file that ends up on a host.
@@ -6,7 +8,6 @@ an empty string in a file that ends up on a host.
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,6 @@ _ENV = jinja2.Environment(
     keep_trailing_newline=True,
     autoescape=False,
 )
-# Shell scripts quote every parameter with `| shell_quote`.
-_ENV.filters["shell_quote"] = lambda value: shlex.quote(str(value))
 
 
 def render(name: str, **params: Any) -> str:

@@ -42,15 +42,12 @@ from typing import Any
 
 from deploy_material import MaterialError, assemble
 from job import GitHub, append, reason, write_private
+from matra_data.docker import DIGEST, TAG
 
 ROOT = Path(__file__).resolve().parent.parent
-RELEASE = re.compile(
-    r"^(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})@(?P<digest>sha256:[0-9a-f]{64})$"
-)
-EXPECT = re.compile(
-    r"^(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[0-9a-f]{64}|"
-    r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}@sha256:[0-9a-f]{64})$"
-)
+# Docker's grammar, matra_data/docker.py's (the tag grammar's one home).
+RELEASE = re.compile(rf"^(?P<tag>{TAG.pattern})@(?P<digest>{DIGEST.pattern})$")
+EXPECT = re.compile(rf"^(?:{TAG.pattern}|{DIGEST.pattern}|{TAG.pattern}@{DIGEST.pattern})$")
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 

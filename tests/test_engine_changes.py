@@ -80,7 +80,7 @@ def test_a_host_setting_reruns_each_hosts_setup_and_replaces_no_droplet(fleet):
 
 
 def test_a_host_script_change_reruns_each_hosts_setup(fleet):
-    with edited(fleet, "matra/templates/host-setup.sh.j2", "set -eu", "set -eu\n:"):
+    with edited(fleet, "host/host-setup.sh", "set -eu", "set -eu\n:"):
         changes = preview(fleet).changes()
     assert changes == {f"hosts-api-{n}-setup": "update" for n in HOSTS}
 

@@ -560,3 +560,40 @@ def test_a_deploy_commands_session_ends_the_run_when_it_closes_or_goes_silent(en
     child.wait(timeout=15)
     assert said in child.stdout.read()
     assert time.monotonic() - started < (1 if ending == "close" else 4)
+
+
+def test_host_setups_upstream_is_written_once_and_kept_under_its_lock(world, tmp_path):
+    """`matra-deploy upstream` (host setup's, which holds the host's lock meanwhile): a
+    new host's upstream names slot a; a host from before keeps the slot its old upstream
+    file named; one there is kept as it is. What it writes is what the deploy reads."""
+    world.paths.upstream.unlink()
+    world.paths.state.mkdir(parents=True, exist_ok=True)
+    with open(world.paths.lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        code, out, _ = world.run("upstream")
+    assert (code, out) == (0, "matra-deploy: nginx's upstream names port 8080: written\n")
+    assert world.paths.upstream.read_text() == "server 127.0.0.1:8080;\n"
+    assert world.host().served_slot() == "a"
+    world.paths.upstream.write_text("server 127.0.0.1:8081;\n")
+    assert world.run("upstream")[1] == "matra-deploy: nginx's upstream names port 8081: kept\n"
+    assert world.host().served_slot() == "b"
+    before = World(tmp_path / "before")
+    before.paths.upstream.unlink()
+    before.paths.legacy_upstream.write_text("server 127.0.0.1:8081;\n")
+    assert before.run("upstream")[0] == 0
+    assert before.paths.upstream.read_text() == "server 127.0.0.1:8081;\n"
+
+
+RELEASES = ["v1", "3f9c2ab", "2026-11-27.1", "_x", "A" * 128, f"v1@{digest('v1')}"]
+RELEASES += ["A" * 129, "-v1", ".v1", "v1;id", "$(id)", "v1 x", "v1@sha256:12", "v1@"]
+RELEASES += [f"v1@{digest('v1').upper()}", f"v1@{digest('v1')}x", ""]
+
+
+@pytest.mark.parametrize("text", RELEASES)
+def test_the_entry_point_takes_exactly_the_releases_the_program_does(world, text):
+    """The tag grammar's one home is matra_data/docker.py: the host gets it in deploy.env."""
+    from matra_data.docker import release_problem
+
+    assert (md.Ref.parse(text, world.config.ref_pattern) is not None) == (
+        release_problem(text) is None
+    )

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from deploy.ssh import HostKeyMismatchError, SshClient, Target
+from matra.cache import redis_configure_script
 from matra.cloudinit import api_user_data
-from matra.hosts import certbot_script, delivery_script
-from matra.rendering import render
+from matra.hosts import certbot_removal_script, certbot_script, delivery_script
 from matra.ssh import known_hosts_line
 from testhost import NamespaceHost
 
@@ -62,8 +62,8 @@ SCRIPTS = {
         acme_directory_url="https://acme.example/dir",
         issue_certificate=False,
     ),
-    "redis": lambda: render("redis-configure.sh.j2", private_ip="127.0.0.1"),
-    "certbot-remove": lambda: render("certbot-remove.sh.j2"),
+    "redis": lambda: redis_configure_script("127.0.0.1"),
+    "certbot-remove": lambda: certbot_removal_script(),
 }
 
 

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from harness import STACKS, changed, is_secret_input, plain, run_program, update
-from matra.hostsetup import env_file
+from matra.hostfiles import HostStep, host_file
+from matra.hostsetup import SETUP_FILES, env_file
 from matra_policies.types import ATLAS_ACCESS_LIST, DROPLET, REMOTE_COMMAND
 
 NODE_ENV = {"dev": "development", "staging": "staging", "prod": "production"}
@@ -52,14 +53,22 @@ def test_each_host_is_set_up_then_given_its_secrets_then_its_release(stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_setup_script_installs_the_host_contract(stack):
     run = run_program(stack)
-    script = host_commands(run, "api-0")["setup"].inputs["create"]
+    step = HostStep.read(host_commands(run, "api-0")["setup"].inputs["create"])
+    assert step.script == "host-setup.sh"
+    files = step.files
+    script = files["host-setup.sh"]
     # Docker CE and compose from Docker's repository, its key checked by fingerprint.
-    assert "curl -fsSL --retry 5 https://download.docker.com/linux/ubuntu/gpg" in script
-    assert "fingerprint=9DC858229FC7DD38854AE2D88D81803C0EBFCD88" in script
-    assert "docker-compose-plugin" in script
+    assert 'sh "$here/install-docker.sh"' in script
+    docker = files["install-docker.sh"]
+    assert "curl -fsSL --retry 5 https://download.docker.com/linux/ubuntu/gpg" in docker
+    assert "fingerprint=9DC858229FC7DD38854AE2D88D81803C0EBFCD88" in docker
+    assert "docker-compose-plugin" in docker
+    # The host's files as they are in host/.
+    for name in ("functions.sh", "host-setup.sh", *SETUP_FILES):
+        assert files[name] == host_file(name)
     # The compose file: the stack's image, the release a variable, the .env taken as it
     # is, loopback only, restart, health check, bounded logs.
-    compose = yaml.safe_load(script.split("<<'COMPOSE_FILE'\n")[1].split("\nCOMPOSE_FILE\n")[0])
+    compose = yaml.safe_load(files["docker-compose.yml"])
     app = compose["services"]["app"]
     # By digest: what the deploy pinned, whatever a tag names later.
     assert app["image"].startswith("registry.digitalocean.com/matra/api@${MATRA_DIGEST:?")
@@ -73,7 +82,11 @@ def test_the_setup_script_installs_the_host_contract(stack):
     assert app["environment"]["SENTRY_RELEASE"] == "${MATRA_RELEASE}"
     # The deploy user: its key in a file it can't edit, one command, no docker.
     deploy_key = run.outputs["deploySshPublicKey"].value
-    assert f"deploy_key='{deploy_key}'" in script
+    assert step.params == {
+        "MATRA_ADMIN_USER": "ops",
+        "MATRA_DEPLOY_USER": "deploy",
+        "MATRA_DEPLOY_KEY": deploy_key,
+    }
     assert "ForceCommand /usr/local/sbin/matra-deploy-gate" in script
     # sshd closes a deploy session whose client stops answering its keepalives.
     assert "ClientAliveInterval 5\n    ClientAliveCountMax 3" in script
@@ -81,17 +94,16 @@ def test_the_setup_script_installs_the_host_contract(stack):
     assert 'gpasswd --delete "$deploy_user" docker' in script
     assert "NOPASSWD: /usr/local/sbin/matra-deploy\\n" in script
     # The seed's `docker-compose pull && up -d` keeps working; nginx in front of the slots.
-    assert "/usr/local/bin/docker-compose 0755 root" in script
-    assert "upstream matra_app {" in script and "location = /.matra/release {" in script
-    assert "include matra/upstream.conf;" in script
-    assert "location = /.matra/health {\n        allow 127.0.0.1;\n        deny all;" in script
+    assert '/usr/local/bin/docker-compose 0755 root <"$here/docker-compose.sh"' in script
+    site = files["nginx-site.conf"]
+    assert "upstream matra_app {" in site and "location = /.matra/release {" in site
+    assert "include matra/upstream.conf;" in site
+    assert "location = /.matra/health {\n        allow 127.0.0.1;\n        deny all;" in site
     # The entry point and its parameters (public), the host's one lock taken first.
-    assert (
-        "put_file /usr/local/sbin/matra-deploy 0755 root <<'MATRA_DEPLOY'\n#!/usr/bin/python3"
-        in script
-    )
-    assert "MATRA_IMAGE=registry.digitalocean.com/matra/api" in script
-    assert "MATRA_HEALTH_PATH=/healthz" in script and "MATRA_WATCH=30" in script
+    assert '/usr/local/sbin/matra-deploy 0755 root <"$here/matra_deploy.py"' in script
+    assert "MATRA_IMAGE=registry.digitalocean.com/matra/api" in files["deploy.env"]
+    assert "MATRA_HEALTH_PATH=/healthz" in files["deploy.env"]
+    assert "MATRA_WATCH=30" in files["deploy.env"]
     assert script.index('flock -w "$lock_wait" 9') < script.index("put_file /etc/matra/deploy.env")
     assert "stdin" not in host_commands(run, "api-0")["setup"].inputs
 
@@ -101,17 +113,19 @@ def test_secrets_arrive_on_stdin_readable_by_root_and_docker_only(stack):
     run = run_program(stack)
     steps = host_commands(run, "api-0")
     registry, env = steps["registry"].inputs, steps["env"].inputs
-    assert "dest=/etc/matra/docker/config.json" in registry["create"]
-    assert "dest=/opt/matra/.env" in env["create"]
+    registry_step, env_step = HostStep.read(registry["create"]), HostStep.read(env["create"])
+    assert registry_step.params["MATRA_DEST"] == "/etc/matra/docker/config.json"
+    assert env_step.params["MATRA_DEST"] == "/opt/matra/.env"
     for inputs in (registry, env):
         assert is_secret_input(inputs["stdin"])
-        assert "mode=0640" in inputs["create"] and "owner=root" in inputs["create"]
-        assert "group=docker" in inputs["create"]
+        params = HostStep.read(inputs["create"]).params
+        assert (params["MATRA_MODE"], params["MATRA_OWNER"]) == ("0640", "root")
+        assert params["MATRA_GROUP"] == "docker"
     assert plain(registry["stdin"]).startswith('{"auths":')
     # A release that runs with another .env starts again with it, without downtime
     # (beside itself), after any deploy in flight: every time, so none is dropped.
-    assert "after='/usr/local/sbin/matra-deploy refresh'" in env["create"]
-    assert "after_when=always" in env["create"]
+    assert env_step.params["MATRA_AFTER"] == "/usr/local/sbin/matra-deploy refresh"
+    assert env_step.params["MATRA_AFTER_WHEN"] == "always"
     assert plain(env["stdin"]) == env_file(
         mongodb_uri=run.outputs["mongodbUri"].value,
         redis_url=run.outputs["redisUrl"].value,

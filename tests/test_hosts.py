@@ -13,6 +13,7 @@ from harness import (
     run_program,
     update,
 )
+from matra.hostfiles import HostStep
 from matra_policies.types import DNS_RECORD, DROPLET, LOAD_BALANCER
 from matra_policies.types import REMOTE_COMMAND as COMMAND
 
@@ -42,8 +43,9 @@ def test_prod_runs_no_certbot_and_removes_what_an_earlier_setup_left():
     for command in tls:
         index = command.name.rsplit("-", 1)[1]
         script = command.inputs["create"]
+        assert HostStep.read(script).script == "certbot-remove.sh"
         assert "shred -u /etc/letsencrypt/digitalocean.ini" in script
-        assert "apt-get purge" in script and "certbot certonly" not in script
+        assert "apt_get purge" in script and "certbot certonly" not in script
         assert "stdin" not in command.inputs
         assert plain(command.inputs["triggers"]) == [fake_id(DROPLET, f"api-{index}")]
         connection = command.inputs["connection"]
@@ -59,9 +61,12 @@ def test_dev_runs_certbot_over_http01_on_its_lone_droplet_with_no_stdin():
     (tls,) = commands(program, "tls")
     assert 'certbot "$@"' in tls.inputs["create"] and "--webroot" in tls.inputs["create"]
     assert "dns" not in tls.inputs["create"].lower().replace("dnszone", "")
-    assert (
-        "acme_server=https://acme-staging-v02.api.letsencrypt.org/directory" in tls.inputs["create"]
+    step = HostStep.read(tls.inputs["create"])
+    assert step.script == "certbot-setup.sh"
+    assert step.params["MATRA_ACME_SERVER"] == (
+        "https://acme-staging-v02.api.letsencrypt.org/directory"
     )
+    assert "server_name api.dev.matra.io;" in step.files["nginx-tls-site.conf"]
     assert "stdin" not in tls.inputs
     assert plain(tls.inputs["triggers"]) == [
         fake_id(DROPLET, "api-0"),
@@ -126,8 +131,9 @@ def test_operator_keys_reach_every_ssh_host_as_the_ops_users_authorized_keys(sta
     assert [c.name for c in found] == sorted(f"operator-keys-{h}" for h in hosts)
     automation = program.outputs["automationSshPublicKey"].value
     for command in found:
-        assert "dest=/home/ops/.ssh/authorized_keys" in command.inputs["create"]
-        assert "owner=ops" in command.inputs["create"]
+        params = HostStep.read(command.inputs["create"]).params
+        assert params["MATRA_DEST"] == "/home/ops/.ssh/authorized_keys"
+        assert params["MATRA_OWNER"] == "ops"
         assert plain(command.inputs["stdin"]) == f"{automation}\n{OPERATOR}\n"
 
 

@@ -8,7 +8,8 @@ import shutil
 
 import pytest
 
-from matra.hosts import certbot_script, delivery_script
+from matra.cache import redis_configure_script
+from matra.hosts import certbot_removal_script, certbot_script, delivery_script
 from matra.hostsetup import env_file
 from matra.rendering import render
 from testhost import NamespaceHost, PebbleAcme, wait_for_port
@@ -111,7 +112,7 @@ def test_redis_configure_binds_the_private_address_with_the_password_twice(host)
     """The cache droplet's configure step (redisMode droplet), run twice: one include
     line, a redis-only config file, and a server that wants the password."""
     password = "Pw0123456789abcdefghijklmnopqrstuvwxyzAB"
-    script = render("redis-configure.sh.j2", private_ip=host.address)
+    script = redis_configure_script(host.address)
     run_twice(host, script, password)
     assert host.stat("/etc/redis/matra.conf") == "640 redis redis"
     conf = host.read("/etc/redis/matra.conf")
@@ -207,7 +208,7 @@ def test_certbot_removal_takes_away_the_token_certificates_site_and_certbot(bala
     wait_for_port(host, 443)
     assert host.read("/etc/letsencrypt/digitalocean.ini") == f"dns_digitalocean_token = {TOKEN}\n"
 
-    script = render("certbot-remove.sh.j2")
+    script = certbot_removal_script()
     first = host.ssh(script)
     assert first.returncode == 0, first.stdout + first.stderr
     assert first.stdout.splitlines()[-1] == (

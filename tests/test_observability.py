@@ -7,6 +7,7 @@ secret .env. None of it replaces a droplet."""
 import pytest
 
 from harness import STACKS, changed, is_secret_input, plain, run_program, update
+from matra.hostfiles import HostStep
 from matra.hostsetup import env_file
 from matra.observability import telemetry_env, vcpus
 from matra_data import catalog
@@ -207,16 +208,20 @@ def test_the_new_relic_agent_gets_its_key_on_stdin_as_a_root_only_file():
         agent = host_steps(run, f"api-{index}")["newrelic"].inputs
         assert is_secret_input(agent["stdin"])
         assert plain(agent["stdin"]) == f"license_key: {NEW_RELIC_KEY}\n"
-        assert "enabled=yes" in agent["create"]
-        assert "fingerprint=A758B3FBCD43BE8D123A3476BB29EE038ECCE87C" in agent["create"]
-        assert 'put_file "$config" 0600 root' in agent["create"]
+        step = HostStep.read(agent["create"])
+        assert step.params["MATRA_NEW_RELIC"] == "yes"
+        assert (
+            step.params["MATRA_NEW_RELIC_FINGERPRINT"] == "A758B3FBCD43BE8D123A3476BB29EE038ECCE87C"
+        )
+        assert 'put_file "$config" 0600 root' in step.files[step.script]
         assert NEW_RELIC_KEY not in agent["create"]
 
 
 def test_without_a_key_nothing_of_new_relic_is_installed_and_a_preview_says_so_once():
     run = run_program("prod")
     agent = host_steps(run)["newrelic"].inputs
-    assert "enabled=no" in agent["create"] and "stdin" not in agent
+    assert HostStep.read(agent["create"]).params["MATRA_NEW_RELIC"] == "no"
+    assert "stdin" not in agent
     said = [w for w in run.warnings if "newRelicLicenseKey" in w]
     assert said == [
         "matra-infra:newRelicLicenseKey is not set: no New Relic agent on the hosts and no APM "
@@ -236,11 +241,11 @@ def test_papertrail_forwarding_runs_on_every_host_and_opens_only_its_port_outwar
     run = with_everything()
     for index in range(3):
         logs = host_steps(run, f"api-{index}")["logs"].inputs
-        assert 'target="logs5.papertrailapp.com"' in logs["create"]
-        assert 'port="12345"' in logs["create"]
+        forwarding = HostStep.read(logs["create"]).files["rsyslog-forwarding.conf"]
+        assert 'target="logs5.papertrailapp.com"' in forwarding
+        assert 'port="12345"' in forwarding
         assert (
-            'StreamDriverPermittedPeers="logs5.papertrailapp.com,*.papertrailapp.com"'
-            in (logs["create"])
+            'StreamDriverPermittedPeers="logs5.papertrailapp.com,*.papertrailapp.com"' in forwarding
         )
         assert "stdin" not in logs
     assert egress_ports(run) - egress_ports(run_program("prod")) == {("tcp", "12345")}
@@ -250,8 +255,9 @@ def test_papertrail_forwarding_runs_on_every_host_and_opens_only_its_port_outwar
 
 
 def test_without_papertrail_the_logs_stay_on_the_hosts():
-    logs = host_steps(run_program("prod"))["logs"].inputs["create"]
-    assert "forwarding=''" in logs
+    logs = HostStep.read(host_steps(run_program("prod"))["logs"].inputs["create"])
+    assert logs.script == "log-forwarding.sh"
+    assert "rsyslog-forwarding.conf" not in logs.files
 
 
 def test_turning_telemetry_on_replaces_no_droplet_and_touches_only_hosts_commands_and_alerts():

@@ -4,6 +4,7 @@ defaults, against the stack matrix below."""
 import pytest
 
 from harness import GENERATED_KEYS, STACKS, fake_id, mock_private_key, plain, run_program
+from matra.hostfiles import HostStep
 from matra_policies.types import DATABASE_CLUSTER, DROPLET, RESERVED_IP, VPC
 from matra_policies.types import DNS_RECORD as DNS
 from matra_policies.types import DO_PROJECT as PROJECT
@@ -183,5 +184,6 @@ def test_tls_matches_the_matrix(stack):
     else:
         assert certificates == []
         (script,) = obtains
-        assert f"hostname={hostname}" in script and "--webroot" in script
+        assert HostStep.read(script).params["MATRA_HOSTNAME"] == hostname
+        assert "--webroot" in script
     assert not [s for s in scripts if "--dns-digitalocean" in s or "dop_v1_" in s]

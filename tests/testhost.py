@@ -48,6 +48,9 @@ OVERLAID = ("etc", "opt", "home", "var", "run", "usr")
 TEST_RANGE = "10.251.0.0/16"
 """Every test host's addresses (10.251.N.0/30) and the deploy rig's hub (10.251.0.1)."""
 NAMESPACE_PREFIX = "matra-test-"
+STARTED = time.time()
+"""When this process began: a work directory made since is its own (a host or the rig's
+part made before it started), never a dead run's."""
 
 # Stand-ins for what the host's init system would do.
 SYSTEMCTL = """#!/bin/sh

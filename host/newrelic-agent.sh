@@ -1,20 +1,24 @@
 #!/bin/sh
-# New Relic's infrastructure agent, over SSH and re-runnable. With a license key (it
-# arrives on stdin as the agent's configuration, written 0600 root before the agent is
-# installed; never on a command line, never in user data), the agent comes from New
-# Relic's apt repository, its signing key fetched over HTTPS and checked against the
-# pinned fingerprint before apt trusts it, as Docker's is. Without one, nothing of New
-# Relic stays on the host.
+# New Relic's infrastructure agent (host/newrelic-agent.sh in matra-infra), over SSH and
+# re-runnable. With a license key (it arrives on stdin as the agent's configuration,
+# written 0600 root before the agent is installed; never on a command line, never in user
+# data), the agent comes from New Relic's apt repository, its signing key fetched over
+# HTTPS and checked against the pinned fingerprint before apt trusts it, as Docker's is.
+# Without one, nothing of New Relic stays on the host.
+#
+# Parameters, in the environment: MATRA_NEW_RELIC (yes: install and configure; no:
+# remove), MATRA_NEW_RELIC_DOWNLOADS (New Relic's download site) and
+# MATRA_NEW_RELIC_FINGERPRINT (its signing key's).
 set -eu
+# shellcheck source=functions.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/functions.sh"
 
-enabled={{ enabled | shell_quote }}
-downloads={{ downloads | shell_quote }}
-fingerprint={{ fingerprint | shell_quote }}
+enabled=${MATRA_NEW_RELIC:?is not set}
+downloads=${MATRA_NEW_RELIC_DOWNLOADS:?is not set}
+fingerprint=${MATRA_NEW_RELIC_FINGERPRINT:?is not set}
 config=/etc/newrelic-infra.yml
 keyring=/etc/apt/keyrings/newrelic-infra.asc
 list=/etc/apt/sources.list.d/newrelic-infra.list
-
-{% include "_functions.sh.j2" %}
 
 wait_for_first_boot
 

@@ -1,15 +1,23 @@
 #!/bin/sh
-# CertbotSetup: the lone droplet's certificate (stacks without a load balancer), obtained
-# with certbot over HTTP-01 and served by nginx on 443. Re-runnable: a valid certificate
-# is kept (--keep-until-expiring), every file is rewritten with the same content, nginx
-# reloads only after `nginx -t` passes. Renewal is certbot's own timer; the deploy hook
-# reloads nginx on each new certificate. No secret is involved.
+# CertbotSetup (host/certbot-setup.sh in matra-infra): the lone droplet's certificate
+# (stacks without a load balancer), obtained with certbot over HTTP-01 and served by nginx
+# on 443. Re-runnable: a valid certificate is kept (--keep-until-expiring), every file is
+# rewritten with the same content, nginx reloads only after `nginx -t` passes. Renewal is
+# certbot's own timer; the deploy hook reloads nginx on each new certificate. No secret is
+# involved.
+#
+# Parameters, in the environment: MATRA_HOSTNAME, MATRA_EMAIL, MATRA_ACME_SERVER (the ACME
+# directory) and MATRA_ISSUE_CERTIFICATE (true, or false to only write the site); beside
+# this script, nginx-tls-site.conf (matra/templates/nginx-tls-site.conf.j2, rendered).
 set -eu
+here=$(dirname "$0")
+# shellcheck source=functions.sh source-path=SCRIPTDIR
+. "$here/functions.sh"
 
-hostname={{ hostname | shell_quote }}
-email={{ email | shell_quote }}
-acme_server={{ acme_server | shell_quote }}
-issue_certificate={{ issue_certificate | shell_quote }}
+hostname=${MATRA_HOSTNAME:?is not set}
+email=${MATRA_EMAIL:?is not set}
+acme_server=${MATRA_ACME_SERVER:?is not set}
+issue_certificate=${MATRA_ISSUE_CERTIFICATE:-true}
 
 # One certificate lineage per hostname: a new hostname gets its own, never an edit of
 # the old one (which certbot would only do after an interactive confirmation).
@@ -19,12 +27,10 @@ webroot=/var/www/letsencrypt
 site=/etc/nginx/sites-available/matra-tls
 hook=/etc/letsencrypt/renewal-hooks/deploy/matra-reload-nginx
 
-{% include "_functions.sh.j2" %}
-
 wait_for_first_boot
 
 if ! is_installed certbot; then
-    sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q certbot
+    apt_get install -y certbot
 fi
 
 sudo install -d -m 0755 /etc/letsencrypt /etc/letsencrypt/renewal-hooks \
@@ -34,31 +40,7 @@ sudo install -d -m 0755 /etc/letsencrypt /etc/letsencrypt/renewal-hooks \
 printf '#!/bin/sh\n# Installed by matra-infra: reload nginx on each new certificate.\nsystemctl reload nginx\n' \
     | put_file "$hook" 0755 root
 
-put_file "$site" 0644 root <<SITE
-# Managed by matra-infra (CertbotSetup): TLS for $hostname, proxied to the app.
-server {
-    # Ubuntu 24.04 ships nginx 1.24: http2 is a listen flag there.
-    listen 443 ssl http2;
-    listen [::]:443 ssl http2;
-    server_name $hostname;
-
-    ssl_certificate /etc/letsencrypt/live/$cert_name/fullchain.pem;
-    ssl_certificate_key /etc/letsencrypt/live/$cert_name/privkey.pem;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_session_cache shared:matra_tls:10m;
-
-    # The app's running slot (the upstream HostSetup's nginx site defines).
-    location / {
-        proxy_pass http://matra_app;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_set_header Host \$host;
-        proxy_set_header X-Real-IP \$remote_addr;
-        proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-        proxy_set_header X-Forwarded-Proto https;
-    }
-}
-SITE
+put_file "$site" 0644 root <"$here/nginx-tls-site.conf"
 
 if [ "$issue_certificate" = true ]; then
     set -- certonly --non-interactive --agree-tos --email "$email" \

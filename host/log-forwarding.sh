@@ -1,19 +1,24 @@
 #!/bin/sh
-# Log forwarding, over SSH and re-runnable: with a destination, rsyslog (and its TLS
-# driver) sends the journal, the host's syslog and the app's container output alike,
-# to Papertrail over TLS, through a disk-assisted queue, so an unreachable Papertrail
-# never holds up a container or journald; without one, an earlier forwarding is taken
-# away and the logs stay on the host. Nothing secret in here.
+# Log forwarding (host/log-forwarding.sh in matra-infra), over SSH and re-runnable: with a
+# destination, rsyslog (and its TLS driver) sends the journal, the host's syslog and the
+# app's container output alike, to Papertrail over TLS, through a disk-assisted queue, so
+# an unreachable Papertrail never holds up a container or journald; without one, an
+# earlier forwarding is taken away and the logs stay on the host. Nothing secret in here.
+#
+# The forwarding configuration, when there is a destination: rsyslog-forwarding.conf
+# beside this script (matra/templates/rsyslog-forwarding.conf.j2, rendered); none there,
+# no forwarding.
 set -eu
+here=$(dirname "$0")
+# shellcheck source=functions.sh source-path=SCRIPTDIR
+. "$here/functions.sh"
 
-forwarding={{ forwarding | shell_quote }}
+forwarding=$here/rsyslog-forwarding.conf
 conf=/etc/rsyslog.d/60-matra-forwarding.conf
-
-{% include "_functions.sh.j2" %}
 
 wait_for_first_boot
 
-if [ -z "$forwarding" ]; then
+if [ ! -e "$forwarding" ]; then
     if sudo test -e "$conf"; then
         sudo rm -f "$conf"
         sudo systemctl restart rsyslog
@@ -35,9 +40,7 @@ if [ -n "$missing" ]; then
     apt_get install -y $missing
 fi
 
-put_file "$conf" 0644 root <<FORWARDING
-$forwarding
-FORWARDING
+put_file "$conf" 0644 root <"$forwarding"
 if [ -z "$put_file_changed" ]; then
     echo "log-forwarding: unchanged"
     exit 0

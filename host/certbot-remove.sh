@@ -1,11 +1,12 @@
 #!/bin/sh
-# CertbotRemoval: on a droplet behind the load balancer (which holds the certificate),
-# take away what an earlier per-droplet certbot setup left: the DigitalOcean DNS token,
-# the certificates and their renewal, the TLS site, certbot itself. On a droplet that
-# never had them, nothing changes. Re-runnable.
+# CertbotRemoval (host/certbot-remove.sh in matra-infra): on a droplet behind the load
+# balancer (which holds the certificate), take away what an earlier per-droplet certbot
+# setup left: the DigitalOcean DNS token, the certificates and their renewal, the TLS
+# site, certbot itself. On a droplet that never had them, nothing changes. Re-runnable.
+# No parameters.
 set -eu
-
-{% include "_functions.sh.j2" %}
+# shellcheck source=functions.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/functions.sh"
 
 wait_for_first_boot
 
@@ -38,7 +39,7 @@ if [ -n "$installed" ]; then
     sudo systemctl disable --now certbot.timer >/dev/null 2>&1 || true
     # Word splitting of $installed is intended: one argument per package.
     # shellcheck disable=SC2086
-    sudo env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q $installed
+    apt_get purge -y $installed
     removed="$removed certbot"
 fi
 echo "certbot-remove: removed:${removed:- nothing}"

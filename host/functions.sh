@@ -1,4 +1,6 @@
-# --- shared by the host scripts (matra/templates/_functions.sh.j2) ---
+# shellcheck shell=sh
+# What every host script shares (host/functions.sh in matra-infra): sourced by the scripts
+# beside it, never run. Matra-infra delivers it with each script (matra/hostfiles.py).
 
 # Wait until first boot (cloud-init) is done: the users, packages and /opt/matra exist.
 # A failed first boot (exit 1) stops here, rather than delivering onto a broken host;
@@ -20,7 +22,8 @@ is_installed() {
 }
 
 # apt_get ARGS...: apt-get as root, never asking, waiting up to 5 minutes for the lock of
-# another apt run (unattended-upgrades on a fresh droplet).
+# another apt run (unattended-upgrades on a fresh droplet). Every apt-get of the host
+# scripts goes through here.
 apt_get() {
     sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -q "$@"
 }
@@ -43,4 +46,3 @@ put_file() {
     sudo mv -f "$put_file_tmp" "$1"
     put_file_tmp=""
 }
-# --- end of shared functions ---

@@ -1,13 +1,16 @@
 #!/bin/sh
-# Configure redis-server on the cache droplet (redisMode droplet): bind it to the VPC
-# address, set the password read from stdin, start it. The password never appears on
-# a command line or in user data. Idempotent: a second run leaves the same state.
+# The cache droplet's redis-server (host/redis-configure.sh in matra-infra; redisMode
+# droplet): bind it to the VPC address, set the password read from stdin, start it. The
+# password never appears on a command line or in user data. Idempotent: a second run
+# leaves the same state.
+#
+# Parameter, in the environment: MATRA_PRIVATE_IP (the droplet's VPC address).
 set -eu
+# shellcheck source=functions.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/functions.sh"
 
-private_ip={{ private_ip | shell_quote }}
+private_ip=${MATRA_PRIVATE_IP:?is not set}
 conf=/etc/redis/matra.conf
-
-{% include "_functions.sh.j2" %}
 
 # First boot installs redis-server; wait for it.
 wait_for_first_boot

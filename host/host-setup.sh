@@ -1,32 +1,39 @@
 #!/bin/sh
-# HostSetup: everything an API host runs besides its first boot, over SSH and re-runnable,
-# so a change here replaces no droplet: Docker and the compose plugin, nginx in front of
-# the app's two slots, the host contract in /opt/matra (docker-compose.yml, the release
-# record), the deploy entry point, and the deploy user locked down to it. No secret in
-# here: the registry credentials and the app's .env arrive afterwards, on stdin.
+# HostSetup (host/host-setup.sh in matra-infra): everything an API host runs besides its
+# first boot, over SSH and re-runnable, so a change here replaces no droplet: Docker and
+# the compose plugin, nginx in front of the app's two slots, the host contract in
+# /opt/matra (docker-compose.yml, the release record), the deploy entry point, and the
+# deploy user locked down to it. No secret in here: the registry credentials and the
+# app's .env arrive afterwards, on stdin.
+#
+# Parameters, in the environment: MATRA_ADMIN_USER, MATRA_DEPLOY_USER and
+# MATRA_DEPLOY_KEY (the deploy user's one public key). Beside this script, the files it
+# installs: matra_deploy.py, matra-deploy-gate.sh, docker-compose.sh, install-docker.sh
+# (host/), and deploy.env, docker-compose.yml and nginx-site.conf, made from the stack's
+# settings (matra/hostsetup.py).
 set -eu
+here=$(dirname "$0")
+# shellcheck source=functions.sh source-path=SCRIPTDIR
+. "$here/functions.sh"
 
-admin_user={{ admin_user | shell_quote }}
-deploy_user={{ deploy_user | shell_quote }}
-deploy_key={{ deploy_key | shell_quote }}
-port_a={{ port_a | shell_quote }}
-lock_wait={{ lock_wait | shell_quote }}
-deploy_env={{ deploy_env | shell_quote }}
-
-{% include "_functions.sh.j2" %}
+admin_user=${MATRA_ADMIN_USER:?is not set}
+deploy_user=${MATRA_DEPLOY_USER:?is not set}
+deploy_key=${MATRA_DEPLOY_KEY:?is not set}
+# MATRA_LOCK_WAIT: how long this waits for a deploy in flight, the deploy's own wait.
+# shellcheck source=/dev/null
+. "$here/deploy.env"
+lock_wait=$MATRA_LOCK_WAIT
 
 wait_for_first_boot
 
 # Docker CE and the compose plugin, from Docker's apt repository (its key pinned by
 # fingerprint), once.
 if ! command -v docker >/dev/null 2>&1; then
-    sudo sh <<'INSTALL_DOCKER'
-{{ install_docker }}
-INSTALL_DOCKER
+    sh "$here/install-docker.sh"
 fi
 sudo systemctl enable --now docker >/dev/null 2>&1 || true
 if ! sudo sh -c 'command -v nginx' >/dev/null 2>&1; then
-    sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx
+    apt_get install -y nginx
 fi
 
 # Operators run docker by hand (they are root through sudo anyway); the deploy user
@@ -61,19 +68,11 @@ if [ -e /run/matra-deploy.lock ]; then
     flock -w "$lock_wait" 8
 fi
 
-printf '%s\n' "$deploy_env" | put_file /etc/matra/deploy.env 0644 root
-put_file /usr/local/sbin/matra-deploy 0755 root <<'MATRA_DEPLOY'
-{{ deploy_script }}
-MATRA_DEPLOY
-put_file /usr/local/sbin/matra-deploy-gate 0755 root <<'MATRA_DEPLOY_GATE'
-{{ gate_script }}
-MATRA_DEPLOY_GATE
-put_file /usr/local/bin/docker-compose 0755 root <<'COMPOSE_SHIM'
-{{ compose_shim }}
-COMPOSE_SHIM
-put_file /opt/matra/docker-compose.yml 0644 root <<'COMPOSE_FILE'
-{{ compose_file }}
-COMPOSE_FILE
+put_file /etc/matra/deploy.env 0644 root <"$here/deploy.env"
+put_file /usr/local/sbin/matra-deploy 0755 root <"$here/matra_deploy.py"
+put_file /usr/local/sbin/matra-deploy-gate 0755 root <"$here/matra-deploy-gate.sh"
+put_file /usr/local/bin/docker-compose 0755 root <"$here/docker-compose.sh"
+put_file /opt/matra/docker-compose.yml 0644 root <"$here/docker-compose.yml"
 printf '# Interpolation variables for docker-compose.yml come from matra-deploy.\n' \
     | put_file /opt/matra/compose.env 0644 root
 
@@ -109,17 +108,10 @@ fi
 
 # nginx in front of the app: port 80 for the load balancer's traffic and health check
 # (and ACME HTTP-01 on a lone droplet), proxied to the slot /etc/nginx/matra/upstream.conf
-# names. A host set up before keeps the slot it serves (its old upstream file's).
-if ! sudo test -s /etc/nginx/matra/upstream.conf; then
-    if sudo test -s /etc/nginx/matra-upstream.conf; then
-        sudo cat /etc/nginx/matra-upstream.conf
-    else
-        printf 'server 127.0.0.1:%s;\n' "$port_a"
-    fi | put_file /etc/nginx/matra/upstream.conf 0644 root
-fi
-put_file /etc/nginx/sites-available/matra 0644 root <<'NGINX_SITE'
-{{ nginx_site }}
-NGINX_SITE
+# names. The entry point writes that file, and alone reads it: here it only makes sure
+# there is one (a host set up before keeps the slot it serves; this lock is held).
+sudo /usr/local/sbin/matra-deploy upstream
+put_file /etc/nginx/sites-available/matra 0644 root <"$here/nginx-site.conf"
 sudo ln -sfn /etc/nginx/sites-available/matra /etc/nginx/sites-enabled/matra
 sudo rm -f /etc/nginx/sites-enabled/default
 sudo nginx -t -q
