@@ -256,6 +256,17 @@ class HostSetup(pulumi.ComponentResource):
                 )
             )
         )
+        # Every host runs the same scripts: each is made once, here.
+        self._scripts: dict[str, pulumi.Input[str]] = {
+            "setup": pulumi.Output.from_input(args.deploy_key).apply(self.contract.setup_script),
+            "registry": self.contract.registry_script(),
+            "env": self.contract.env_script(),
+            "release": self.contract.release_bootstrap_script(),
+        }
+        if telemetry is not None:
+            self._scripts["logs"] = telemetry.log_forwarding_script()
+            self._scripts["newrelic"] = telemetry.new_relic_script()
+            self._agent_config = telemetry.new_relic_config()
         self.register_outputs({"image": self.image})
 
     def prepare(
@@ -274,38 +285,27 @@ class HostSetup(pulumi.ComponentResource):
         moved_from = self if owner is not None else None
 
         def step(
-            suffix: str,
-            script: pulumi.Input[str],
-            after: Sequence[pulumi.Resource],
-            stdin: pulumi.Input[str] | None = None,
+            suffix: str, after: Sequence[pulumi.Resource], stdin: pulumi.Input[str] | None = None
         ) -> command.remote.Command:
             return args.account.run(
                 f"{self._name}-{host.name}-{suffix}",
                 host,
-                script,
+                self._scripts[suffix],
                 stdin=stdin,
                 parent=parent,
                 depends_on=list(after),
                 moved_from=moved_from,
             )
 
-        setup = step(
-            "setup",
-            pulumi.Output.from_input(args.deploy_key).apply(self.contract.setup_script),
-            after=[],
-        )
-        registry = step("registry", self.contract.registry_script(), [setup], self._registry)
-        env = step("env", self.contract.env_script(), [setup], self._dotenv)
+        setup = step("setup", after=[])
+        registry = step("registry", [setup], self._registry)
+        env = step("env", [setup], self._dotenv)
         reporting: list[pulumi.Resource] = []
         telemetry = args.telemetry
         if telemetry is not None:
             # After the setup and one after the other: each may install packages. The
             # license key arrives as the agent's config file: on stdin, a secret.
-            logs = step("logs", telemetry.log_forwarding_script(), [setup])
-            agent = step(
-                "newrelic", telemetry.new_relic_script(), [logs], telemetry.new_relic_config()
-            )
+            logs = step("logs", [setup])
+            agent = step("newrelic", [logs], self._agent_config)
             reporting = [agent]  # after the log forwarding itself
-        return step(
-            "release", self.contract.release_bootstrap_script(), [registry, env, *reporting, *after]
-        )
+        return step("release", [registry, env, *reporting, *after])
