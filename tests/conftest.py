@@ -35,9 +35,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that drives no real test host, runs no mypy and runs no real engine is in
+    """Every test that drives no real test host and runs no real engine is in
     the fast tier."""
-    slow = ("host", "typecheck", "engine")
+    slow = ("host", "engine")
     for item in items:
         if not any(item.get_closest_marker(marker) for marker in slow):
             item.add_marker(pytest.mark.fast)
