@@ -56,16 +56,16 @@ if tool == "python3" and args[:1] == ["-c"]:
     os.execv({python!r}, [{python!r}, *args])
 def flag(name):
     return args[args.index(name) + 1] if name in args else None
-verb = args[1] if tool == "python" or args[:1] == ["python3"] else (args[0] if args else "")
-if tool != "pulumi":
-    verb = pathlib.Path(args[0]).name
+verb = args[0] if tool == "pulumi" else pathlib.Path(args[0]).name  # or the script's name
 stack = flag("--stack")
 entry = {{"tool": tool, "args": args, "verb": verb, "stack": stack}}
+entry["job"] = os.environ["GITHUB_JOB"]
 config = flag("--policy-pack-config")
 if config:
     entry["config exists"] = pathlib.Path(config).is_file()
 if flag("--save-plan"):
-    pathlib.Path(flag("--save-plan")).write_text(f"the plan of {{stack}} made at {{os.getpid()}}")
+    entry["saved"] = f"the plan of {{stack}} made at {{os.getpid()}}"
+    pathlib.Path(flag("--save-plan")).write_text(entry["saved"])
 if flag("--plan"):
     plan = pathlib.Path(flag("--plan"))
     entry["plan"] = plan.read_text() if plan.is_file() else None
@@ -79,6 +79,8 @@ for line in os.environ.get("FAIL", "").splitlines():
         sys.exit(int(code))
 if tool == "pulumi" and flag("--plan") and entry["plan"] is None:
     sys.exit("error: no plan file")
+if verb == "up" and "--yes" not in args:
+    sys.exit("error: --yes must be passed in to proceed when running in non-interactive mode")
 """
 
 
@@ -159,14 +161,33 @@ def test_a_pull_request_previews_every_stack_with_its_own_policy_config(tools):
 
 
 def test_a_failed_preview_is_commented_and_fails_the_check(tools):
-    runs = tools.run("pull-request.yml", HERE, fail="preview prod=255", test="success")
+    runs = tools.run("pull-request.yml", HERE, fail="preview dev=255", test="success")
     failed = [leg for leg in runs["preview"] if leg.result == "failure"]
-    assert [leg.environment for leg in failed] == ["preview-prod"]
+    assert [leg.environment for leg in failed] == ["preview-dev"]
+    # Every other stack is still previewed and reports its own result.
+    assert sorted(c["stack"] for c in tools.calls("pulumi")) == sorted(STACKS)
     comment = [
-        c for c in tools.calls("python3") if c["verb"] == "pr_comment.py" and c["stack"] == "prod"
+        c for c in tools.calls("python3") if c["verb"] == "pr_comment.py" and c["stack"] == "dev"
     ]
     assert len(comment) == 1 and "255" in comment[0]["args"]
     assert result(runs, "previews") == "failure"
+
+
+def test_every_pull_request_and_every_push_to_main_starts_them():
+    """A path filter would leave a required check unreported on some pull requests."""
+    on = named(DOCS, "pull-request.yml").data["on"]
+    assert not {"paths", "paths-ignore"} & set(on["pull_request"] or {})
+    assert named(DOCS, "update.yml").data["on"] == {"push": {"branches": ["main"]}}
+
+
+def test_the_test_job_runs_the_test_suite(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sudo").write_text('#!/bin/sh\necho "sudo $*"\n')
+    (bin_dir / "sudo").chmod(0o755)
+    script = step(named(DOCS, "pull-request.yml"), "test", "make test")["run"]
+    done = run_script(script, {"RESTORED": "false"}, cwd=tmp_path, path=[bin_dir])
+    assert done.returncode == 0 and done.stdout.rstrip().endswith(" .ci/run"), done.stdout
 
 
 def test_failed_tests_fail_the_check_with_no_preview(tools):
@@ -244,16 +265,20 @@ def _flag(call: dict[str, Any], name: str) -> str | None:
 def test_a_push_updates_staging_then_prod_each_with_the_plan_its_preview_made(tools):
     runs = tools.run("update.yml", PUSH)
     calls = tools.calls("pulumi")
-    assert [(c["verb"], c["stack"]) for c in calls] == [
-        ("preview", "staging"),
-        ("up", "staging"),
-        ("preview", "prod"),
-        ("up", "prod"),
+    assert [(c["verb"], c["stack"], c["job"]) for c in calls] == [
+        ("preview", "staging", "staging"),
+        ("up", "staging", "staging"),
+        ("preview", "prod", "plan-prod"),
+        ("up", "prod", "prod"),
     ]
+    jobs = named(DOCS, "update.yml").jobs()
     for preview, up in (calls[:2], calls[2:]):
         stack = up["stack"]
-        assert up["plan"] == f"the plan of {stack} made at " + up["plan"].rsplit(" ", 1)[1]
+        assert up["plan"] == preview["saved"]
         assert "--refresh" in preview["args"] and "--refresh" in up["args"]
+        # One update of a stack at a time: a newer run waits, never cancels one in flight.
+        concurrency = jobs[up["job"]]["concurrency"]
+        assert concurrency == {"group": f"pulumi-up-{stack}", "cancel-in-progress": False}
         for call in (preview, up):
             assert _flag(call, "--policy-pack") == "policies"
             assert _flag(call, "--policy-pack-config") == f"policies/config/{stack}.json"

@@ -442,6 +442,7 @@ def run_job(
             done = run_script(
                 step_["run"],
                 {
+                    "GITHUB_JOB": job_id,
                     **(env or {}),
                     **{k: str(v) for k, v in (doc.data.get("env") or {}).items()},
                     **step_env(step_, scope),
@@ -508,18 +509,24 @@ def run_workflow(
                 elif only is not None and job_id not in only:
                     runs[job_id] = [JobRun(job_id, "success")]
                 else:
-                    runs[job_id] = [
-                        run_job(
-                            doc,
-                            job_id,
-                            {**scope, **leg},
-                            cwd=cwd,
-                            path=path,
-                            artifacts=Path(artifacts),
-                            env=env,
+                    # fail-fast (the default): a failed leg cancels the legs not yet run.
+                    fail_fast = (job.get("strategy") or {}).get("fail-fast", True) is not False
+                    runs[job_id] = []
+                    for leg in _legs(job, scope):
+                        if fail_fast and any(r.result == "failure" for r in runs[job_id]):
+                            runs[job_id].append(JobRun(job_id, "cancelled"))
+                            continue
+                        runs[job_id].append(
+                            run_job(
+                                doc,
+                                job_id,
+                                {**scope, **leg},
+                                cwd=cwd,
+                                path=path,
+                                artifacts=Path(artifacts),
+                                env=env,
+                            )
                         )
-                        for leg in _legs(job, scope)
-                    ]
                 legs = runs[job_id]
                 results[job_id] = (
                     legs[0].result
