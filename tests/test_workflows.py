@@ -48,8 +48,9 @@ STACKS = list(project_stacks())
 # -- stand-ins for the tools the steps call ----------------------------------------------
 
 STAND_IN = """#!{python}
-# A stand-in that records its call (argv, the step's STACK, whether a config file it names
-# exists, the plan it applies) and fails as $FAIL says ("<verb> <stack>=<code>" lines).
+# A stand-in that records its call (args, --stack, its job, whether the policy config it
+# names exists, the plan it saves or applies) and fails as $FAIL says ("<verb> <stack>=<code>"
+# lines; <verb> a pulumi command or a script's name).
 import json, os, pathlib, sys
 tool, args = pathlib.Path(sys.argv[0]).name, sys.argv[1:]
 if tool == "python3" and args[:1] == ["-c"]:

@@ -380,8 +380,9 @@ def evaluate(condition: str, context: dict[str, str], failed: bool) -> bool:
 
 @dataclass
 class JobRun:
-    """One leg of a job: its result (success, failure or skipped), the environment it ran
-    in, and each step's name with its run (None: skipped, or an action stood in for)."""
+    """One leg of a job: its result (success, failure, skipped or cancelled), the
+    environment it ran in, and each step's name with its run (None: skipped, or an action
+    stood in for)."""
 
     job_id: str
     result: str
