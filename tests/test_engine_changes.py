@@ -23,6 +23,12 @@ PER_HOST = ("setup", "registry", "env", "logs", "newrelic", "release")
 """A host's delivery commands (hosts-api-N-<what>)."""
 
 
+def whole_host(n: int) -> set[str]:
+    """API host N as the preview names its steps: its component (ApiHost api-N) and its
+    droplet (api-N) share a name, so each carries its type; then the rest."""
+    return {f"api-{n} (ApiHost)", f"api-{n} (Droplet)", *host_children(n)}
+
+
 def host_children(n: int) -> set[str]:
     """What the program makes for API droplet N besides the droplet itself."""
     return {
@@ -89,7 +95,7 @@ def test_scaling_up_creates_the_new_droplet_and_touches_no_other_host(fleet):
     with fleet.changed(STACK, {"dropletCount": 4}):
         changes = preview(fleet).changes()
     created = {name for name, ops in changes.items() if ops == "create"}
-    assert created == {"api-3", *host_children(3)}
+    assert created == whole_host(3)
     others = {name: ops for name, ops in changes.items() if name not in created}
     assert set(others.values()) <= {"update"}  # the alerts that count the droplets
     assert all(name.startswith("monitoring-") for name in others)
@@ -99,14 +105,10 @@ def test_scaling_down_deletes_the_highest_droplets_and_nothing_else(fleet):
     with fleet.changed(STACK, {"dropletCount": 2}):
         changes = preview(fleet).changes()
     deleted = {name for name, ops in changes.items() if ops == "delete"}
-    assert deleted == {"api-2", *host_children(2)}
+    assert deleted == whole_host(2)
     assert set(changes.values()) - {"delete"} <= {"update"}
-    assert not {name for name, ops in changes.items() if ops == "update"} & {
-        "api-0",
-        "api-1",
-        *host_children(0),
-        *host_children(1),
-    }
+    updated = {name for name, ops in changes.items() if ops == "update"}
+    assert not updated & (whole_host(0) | whole_host(1) | {"api-0", "api-1"})
 
 
 def test_a_new_size_resizes_each_droplet_in_place(fleet):
