@@ -58,6 +58,11 @@ class DropletFleetArgs:
                 "DropletFleetArgs: without a load balancer the reserved IP needs exactly one "
                 f"droplet, got {count}"
             )
+        if self.settings.load_balancer and self.load_balancer_uid == "":
+            raise ValueError(
+                "DropletFleetArgs.load_balancer_uid must name the balancer the firewall "
+                "admits on 80 (settings.load_balancer is set)"
+            )
         if not self.login.admin_ssh_sources:
             raise ValueError("DropletFleetArgs.login.admin_ssh_sources must name at least one CIDR")
 

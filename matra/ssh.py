@@ -62,15 +62,16 @@ class Host:
     name: str
     """Short name for child resources (e.g. api-0)."""
     address: pulumi.Input[str]
-    """Public IPv4 to SSH to."""
+    """Public IPv4 to SSH to: the droplet's own output (a command's dependency on its
+    droplet travels with it; the droplet-id trigger carries the value alone)."""
     droplet_id: pulumi.Input[str]
     """Changes when the droplet is replaced: the commands run again then."""
     host_key: pulumi.Input[str]
     """The host key the droplet must present (ssh-ed25519 AAAA...)."""
     hostname: pulumi.Input[str] = ""
     """The droplet's own name, for its known_hosts line."""
-    connections: dict[int, pulumi.Output[Any]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
+    connections: list[tuple[SshAccount, pulumi.Output[Any]]] = field(
+        default_factory=list, init=False, repr=False, compare=False
     )
     """Each account's connection to this host (``SshAccount.connection``), made once."""
 
@@ -98,18 +99,20 @@ class SshAccount:
         """How this account reaches ``host`` (a secret: it holds the private key). One
         per host and account, shared by every command run there: the SDK unwraps each
         connection it is given, which costs more than the command's other inputs."""
-        key = id(self)
-        if key not in host.connections:
-            host.connections[key] = pulumi.Output.secret(
-                command.remote.ConnectionArgs(
-                    host=host.address,
-                    user=self.user,
-                    private_key=self.private_key,
-                    # Another key at this address stops the command before anything is sent.
-                    host_key=host.host_key,
-                )
+        for account, made in host.connections:
+            if account is self:
+                return made
+        made = pulumi.Output.secret(
+            command.remote.ConnectionArgs(
+                host=host.address,
+                user=self.user,
+                private_key=self.private_key,
+                # Another key at this address stops the command before anything is sent.
+                host_key=host.host_key,
             )
-        return host.connections[key]
+        )
+        host.connections.append((self, made))
+        return made
 
     def run(
         self,

@@ -25,6 +25,12 @@ def digest(inputs: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+SCRIPTS = ("create", "stdin")
+"""A host command's script and what it reads: what a change to the host files changes (the
+command runs again in place). Everything else of a command (its connection, its
+triggers) is recorded apart: a change there replaces or retargets it."""
+
+
 def record(registrations: Iterable[Any]) -> list[dict[str, Any]]:
     return [
         {
@@ -33,6 +39,9 @@ def record(registrations: Iterable[Any]) -> list[dict[str, Any]]:
             "custom": r.custom,
             "parent": r.parent,
             "inputs": digest(r.inputs),
+            "inputs_but_scripts": digest(
+                {key: value for key, value in r.inputs.items() if key not in SCRIPTS}
+            ),
         }
         for r in registrations
     ]

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.engine
 BASELINE = "47412ba"
 NEW_COMPONENTS = {"matra:index:ApiHost", "matra:index:Ingress"}
 IN_PLACE = {"command:remote:Command"}
+"""What may change in place: a host command whose script changed runs again."""
 
 
 def baseline_tree(target: Path) -> Path:
@@ -81,6 +82,10 @@ def test_moving_resources_into_components_creates_deletes_and_replaces_nothing(s
     assert not gone, f"{stack}: {gone}"
     updated = {urn for urn, op in ops.items() if op == "update"}
     assert {urn.split("::")[2].rpartition("$")[2] for urn in updated} <= IN_PLACE, updated
+    # ...and of a command, only its script (the host files changed since): never its
+    # connection or its triggers.
+    for urn in updated:
+        assert set(found.steps[urn].get("diffs") or []) <= {"create"}, (urn, found.steps[urn])
     # Every resource of the old state is one of today's (under its alias), unchanged or
     # changed in place; the Atlas cluster is excluded from every plan (engine_state.py).
     kept = {urn.rpartition("::")[2] for urn, op in ops.items() if op in ("same", "update")}

@@ -200,6 +200,7 @@ def test_a_hosts_release_starts_only_once_the_database_lets_it_in():
             {"count": 2, "load_balancer": False},
             "without a load balancer the reserved IP needs exactly one droplet",
         ),
+        ({"load_balancer_uid": ""}, "load_balancer_uid must name the balancer"),
         (
             {"login": replace(LOGIN, admin_ssh_sources=[])},
             "admin_ssh_sources must name at least one CIDR",

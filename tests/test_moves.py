@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from harness import Resource, run_program
-from registrations import STACKS, digest
+from registrations import SCRIPTS, STACKS, digest
 
 BASELINE = json.loads((Path(__file__).parent / "data/registrations-47412ba.json").read_text())
 COMMAND = "command:remote:Command"
-"""Re-runnable: a changed script updates the command (runs it again), nothing else."""
+"""Re-runnable: a changed script (``SCRIPTS``) updates the command, which runs again."""
 
 
 def make_urn(like: str, parent: str, type_: str, name: str) -> str:
@@ -73,7 +73,7 @@ def test_every_resource_of_the_baseline_is_still_registered_as_what_it_was(moved
     assert not retyped, f"{stack}: another type (a replacement): {retyped}"
 
 
-def test_no_cloud_resource_is_new_and_none_but_a_host_command_has_other_inputs(moved):
+def test_no_cloud_resource_is_new_and_none_has_other_inputs_but_a_host_commands_script(moved):
     stack, answered = moved
     known = {answered[r["urn"]].urn for r in BASELINE[stack]}
     new = sorted({r.urn for r in answered.values() if r.urn not in known and r.custom})
@@ -81,9 +81,19 @@ def test_no_cloud_resource_is_new_and_none_but_a_host_command_has_other_inputs(m
     changed = [
         r["urn"]
         for r in BASELINE[stack]
-        if r["custom"] and r["type"] != COMMAND and digest(answered[r["urn"]].inputs) != r["inputs"]
+        if r["custom"] and digest(answered[r["urn"]].inputs) != r["inputs"] and r["type"] != COMMAND
     ]
     assert not changed, f"{stack}: other inputs (an update or a replacement): {changed}"
+    # A command's script may change (it runs again in place); its connection and its
+    # triggers may not (another host, or a replacement).
+    retargeted = [
+        r["urn"]
+        for r in BASELINE[stack]
+        if r["type"] == COMMAND
+        and digest({k: v for k, v in answered[r["urn"]].inputs.items() if k not in SCRIPTS})
+        != r["inputs_but_scripts"]
+    ]
+    assert not retargeted, f"{stack}: a command's connection or triggers changed: {retargeted}"
 
 
 def test_the_check_sees_a_move_without_an_alias():
