@@ -150,7 +150,7 @@ class GuardedDroplets:
         group's (the two were the group's children before: aliased to it)."""
         spec = self.spec
         owner = parent or self.parent
-        aliases = moved(self.parent if parent is not None else None)
+        moved_from = self.parent if parent is not None else None
         policy = spec.backup_policy
         # What replaces this droplet (its image, region, VPC, SSH keys or the rest of its
         # user data) replaces its host key too.
@@ -163,10 +163,7 @@ class GuardedDroplets:
             user_data(blank, blank).apply(lambda text: sha256(text.encode()).hexdigest()),
         )
         key = HostKey(
-            f"{name}-host-key",
-            replaced_with=replaced_with,
-            parent=owner,
-            moved_from=self.parent if parent is not None else None,
+            f"{name}-host-key", replaced_with=replaced_with, parent=owner, moved_from=moved_from
         )
         document: pulumi.Output[str] = pulumi.Output.secret(
             user_data(key.private_key, key.public_key)
@@ -202,7 +199,7 @@ class GuardedDroplets:
                 parent=owner,
                 depends_on=[self.firewall, *after],
                 delete_before_replace=False,
-                aliases=aliases,
+                aliases=moved(moved_from),
             ),
         )
         host = Host(
