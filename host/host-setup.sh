@@ -9,7 +9,8 @@
 # Parameters, in the environment: MATRA_ADMIN_USER, MATRA_DEPLOY_USER and
 # MATRA_DEPLOY_KEY (the deploy user's one public key). Beside this script, the files it
 # installs: matra_deploy.py, matra-deploy-gate.sh, docker-compose.sh, install-docker.sh
-# (host/), and deploy.env, docker-compose.yml and nginx-site.conf, made from the stack's
+# (host/), docker.py (matra_data/: the release grammar the deploy entry point shares with
+# the deploy command), and deploy.env, docker-compose.yml and nginx-site.conf, made from the stack's
 # settings (matra/hostsetup.py).
 set -eu
 here=$(dirname "$0")
@@ -45,8 +46,9 @@ fi
 
 # /etc/matra holds deploy.env (public: the gate and the shim read it) and, for root and
 # the docker group only, the registry's credentials.
+lib=/usr/local/lib/matra-deploy
 sudo install -d -m 0755 -o root -g root /opt/matra /etc/ssh/authorized_keys /var/www/letsencrypt \
-    /var/lib/matra-deploy /etc/nginx/matra /etc/matra
+    /var/lib/matra-deploy /etc/nginx/matra /etc/matra "$lib" "$lib/matra_data"
 sudo install -d -m 0750 -o root -g docker /etc/matra/docker
 
 # One change at a time on this host: what follows waits for a deploy in flight (and for
@@ -69,7 +71,16 @@ if [ -e /run/matra-deploy.lock ]; then
 fi
 
 put_file /etc/matra/deploy.env 0644 root <"$here/deploy.env"
-put_file /usr/local/sbin/matra-deploy 0755 root <"$here/matra_deploy.py"
+# The deploy entry point and the package it imports, in a directory of their own; the
+# command's name links there (Python looks for imports beside the link's target). The
+# link is made aside and renamed over the name: a deploy that starts meanwhile finds one.
+put_file "$lib/matra_deploy.py" 0755 root <"$here/matra_deploy.py"
+put_file "$lib/matra_data/docker.py" 0644 root <"$here/docker.py"
+printf '"""matra-infra matra_data/, what matra-deploy shares with the deploy command."""\n' \
+    | put_file "$lib/matra_data/__init__.py" 0644 root
+link=$(sudo mktemp -u /usr/local/sbin/.matra.XXXXXX)
+sudo ln -s "$lib/matra_deploy.py" "$link"
+sudo mv -Tf "$link" /usr/local/sbin/matra-deploy
 put_file /usr/local/sbin/matra-deploy-gate 0755 root <"$here/matra-deploy-gate.sh"
 put_file /usr/local/bin/docker-compose 0755 root <"$here/docker-compose.sh"
 put_file /opt/matra/docker-compose.yml 0644 root <"$here/docker-compose.yml"

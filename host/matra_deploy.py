@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """matra-deploy: run a release of the app on this host without failing a request.
 
-Installed by matra-infra's host setup as /usr/local/sbin/matra-deploy (root; Python 3's
-standard library only); its parameters are in /etc/matra/deploy.env. The deploy user
+Installed by matra-infra's host setup in /usr/local/lib/matra-deploy, with the image
+reference grammar it shares with the deploy command (matra_data/docker.py), and linked
+from /usr/local/sbin/matra-deploy (root; Python 3's standard library otherwise); its
+parameters are in /etc/matra/deploy.env. The deploy user
 reaches it only through matra-deploy-gate (its sshd ForceCommand); operators run it with
 sudo. A release (REF) is a tag, or TAG@sha256:<64 hex>: that image exactly.
 
@@ -56,11 +58,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from matra_data.docker import Release
+
 USAGE = (
     "usage: matra-deploy deploy REF [WATCH [ID]] | check REF | rollback [WATCH] | "
     "redeploy [WATCH] | refresh [WATCH] | bootstrap | status | result ID | history | upstream"
 )
-DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 RUN_ID = re.compile(r"[0-9a-f]{16}")
 WATCH_MAX = 86_400
 GATE_PASSES = 2
@@ -105,8 +108,6 @@ class Config:
     health_path: str
     ports: dict[str, int]
     """The loopback port of each slot, a and b."""
-    ref_pattern: str
-    """A release tag's grammar (the deploy command's)."""
     health_timeout: int = 60
     drain_timeout: int = 30
     stop_timeout: int = 30
@@ -130,7 +131,6 @@ class Config:
             image=values["MATRA_IMAGE"],
             health_path=values["MATRA_HEALTH_PATH"],
             ports={"a": int(values["MATRA_PORT_A"]), "b": int(values["MATRA_PORT_B"])},
-            ref_pattern=values["MATRA_REF_PATTERN"],
             health_timeout=number.get("MATRA_HEALTH_TIMEOUT", 60),
             drain_timeout=number.get("MATRA_DRAIN_TIMEOUT", 30),
             stop_timeout=number.get("MATRA_STOP_TIMEOUT", 30),
@@ -234,37 +234,14 @@ def first_line(path: Path) -> str:
 
 
 @dataclass(frozen=True)
-class Ref:
-    """A release: its tag and, once known, its image's digest."""
-
-    tag: str
-    digest: str = ""
-
-    @classmethod
-    def parse(cls, text: str, pattern: str) -> Ref | None:
-        tag, at, digest = text.partition("@")
-        if not re.fullmatch(pattern, tag) or (at and not DIGEST.fullmatch(digest)):
-            return None
-        return cls(tag, digest)
-
-    def __str__(self) -> str:
-        return f"{self.tag}@{self.digest}" if self.digest else self.tag
-
-    @property
-    def short(self) -> str:
-        """For messages: the tag and the digest's first 12 hex digits."""
-        return f"{self.tag}@{self.digest[:19]}" if self.digest else self.tag
-
-
-@dataclass(frozen=True)
 class Record:
     """/opt/matra/current.env: what this host serves and what served before; the compose
     file's variables too (the docker-compose shim reads it)."""
 
     slot: str
     port: int
-    release: Ref
-    previous: Ref | None = None
+    release: Release
+    previous: Release | None = None
     env_sha256: str = ""
     """The .env the release started with."""
     compose_sha256: str = ""
@@ -272,7 +249,7 @@ class Record:
     since: str = ""
 
     def text(self) -> str:
-        previous = self.previous or Ref("")
+        previous = self.previous or Release("")
         values = {
             "MATRA_SLOT": self.slot,
             "MATRA_PORT": self.port,
@@ -300,13 +277,13 @@ class Record:
         values = dict(line.partition("=")[::2] for line in lines if "=" in line)
         if values.get("MATRA_SLOT") not in ("a", "b") or not values.get("MATRA_RELEASE"):
             return None
-        previous = Ref(
+        previous = Release(
             values.get("MATRA_PREVIOUS_RELEASE", ""), values.get("MATRA_PREVIOUS_DIGEST", "")
         )
         return cls(
             slot=values["MATRA_SLOT"],
             port=int(values["MATRA_PORT"]),
-            release=Ref(values["MATRA_RELEASE"], values.get("MATRA_DIGEST", "")),
+            release=Release(values["MATRA_RELEASE"], values.get("MATRA_DIGEST", "")),
             previous=previous if previous.tag else None,
             env_sha256=values.get("MATRA_ENV_SHA256", ""),
             compose_sha256=values.get("MATRA_COMPOSE_SHA256", ""),
@@ -319,7 +296,7 @@ class Container:
     """A slot's app container, as Docker sees it."""
 
     running: bool
-    release: Ref
+    release: Release
     restarts: int = 0
     started_at: str = ""
 
@@ -357,7 +334,7 @@ class System:
                     why = "cut short" if self.stopping() else f"no end after {timeout:.0f} s"
                     return subprocess.CompletedProcess(process.args, 124, out, f"{err}{why}\n")
 
-    def compose(self, slot: str, release: Ref, *args: str, timeout: float = 120) -> bool:
+    def compose(self, slot: str, release: Release, *args: str, timeout: float = 120) -> bool:
         """docker compose for one slot's project, with the release's variables."""
         app = self.paths.app
         done = self.run(
@@ -392,7 +369,7 @@ class System:
         digest = image.partition("@")[2] if "@" in image else self.digest_of(image)
         return Container(
             running=bool(data["State"].get("Running")),
-            release=Ref(env.get("MATRA_RELEASE") or image.rpartition(":")[2], digest),
+            release=Release(env.get("MATRA_RELEASE") or image.rpartition(":")[2], digest),
             restarts=int(data.get("RestartCount", 0)),
             started_at=str(data["State"].get("StartedAt", "")),
         )
@@ -643,7 +620,7 @@ class Host:
 
     # -- a release ----------------------------------------------------------------------
 
-    def check(self, ref: Ref) -> tuple[Ref, str]:
+    def check(self, ref: Release) -> tuple[Release, str]:
         """``ref`` with its digest, its image here, and how: present, pulled or recorded.
         Only what is missing is pulled. A tag is the registry's, or, when the registry
         can't be asked, what this host recorded under it (whose image it still holds)."""
@@ -659,7 +636,7 @@ class Host:
         digest, why = self.system.pull(f"{image}:{ref.tag}")
         self.going()
         if digest:
-            return Ref(ref.tag, digest), "pulled"
+            return Release(ref.tag, digest), "pulled"
         record = Record.read(self.paths.record)
         for known in (record.release, record.previous) if record else ():
             if known and known.tag == ref.tag and self.system.digest_of(f"{image}@{known.digest}"):
@@ -669,7 +646,7 @@ class Host:
             f"access: {why})"
         )
 
-    def deploy(self, ref: Ref, watch: int) -> str:
+    def deploy(self, ref: Release, watch: int) -> str:
         """``ref`` serves here, and has for ``watch`` seconds: the line that says so.
         Raises DeployError or AbandonedError with what served before serving again."""
         current = self.reconcile()
@@ -732,7 +709,7 @@ class Host:
             f"switched in {switched:.2f} s, watched {watch} s)"
         )
 
-    def start(self, slot: str, ref: Ref) -> None:
+    def start(self, slot: str, ref: Release) -> None:
         """``ref`` up in ``slot`` and answering its health path GATE_PASSES times in a row,
         1 s apart, within the health timeout."""
         self.system.compose(slot, ref, "down", "--timeout", "5")
@@ -820,7 +797,7 @@ class Host:
         source, ref = self.config.release_source, None
         for attempt in range(3 if source else 0):
             try:
-                ref = Ref.parse(self.system.fetch(source).strip(), self.config.ref_pattern)
+                ref = Release.read(self.system.fetch(source).strip())
                 break
             except urllib.error.HTTPError:
                 break  # it answers, and serves no release: no host records one yet
@@ -830,7 +807,7 @@ class Host:
             # No host records a release yet (a new stack, or the first update of a fleet
             # the seed's deploy ran): `latest`, which that deploy ran, if the registry has it.
             try:
-                ref, _ = self.check(Ref("latest"))
+                ref, _ = self.check(Release("latest"))
             except DeployError:
                 return (
                     f"no release is served at {source or 'the ingress'} yet, and the registry "
@@ -888,15 +865,15 @@ def serving(current: Record | None) -> str:
     return f"{current.release.short} keeps serving" if current else "nothing served here before"
 
 
-def legacy_release(paths: Paths) -> Ref | None:
+def legacy_release(paths: Paths) -> Release | None:
     """What the entry point before this one recorded (release: a tag)."""
     tag = first_line(paths.release).partition("@")[0]
-    return Ref(tag) if tag else None
+    return Release(tag) if tag else None
 
 
-def legacy_previous(paths: Paths) -> Ref | None:
+def legacy_previous(paths: Paths) -> Release | None:
     tag = first_line(paths.app / "release.previous")
-    return Ref(tag) if tag else None
+    return Release(tag) if tag else None
 
 
 # --- the lock and the runs' results ----------------------------------------------------
@@ -1070,9 +1047,6 @@ def main(
         say(f"{problem}; {USAGE}", error=True)
         return EXIT_USAGE
 
-    def release(text: str) -> Ref | None:
-        return Ref.parse(text, config.ref_pattern)
-
     if (command, len(rest)) == ("status", 0):
         print(host.status(), flush=True)
         return 0
@@ -1091,7 +1065,7 @@ def main(
         print(json.dumps(result(paths, rest[0])), flush=True)
         return 0
     if (command, len(rest)) == ("check", 1):
-        if (ref := release(rest[0])) is None:
+        if (ref := Release.read(rest[0])) is None:
             return usage(f"{rest[0]!r} is not a release (TAG or TAG@sha256:<64 hex>)")
         try:
             found, how = host.check(ref)
@@ -1106,7 +1080,7 @@ def main(
     limits = {"deploy": 3, "rollback": 1, "redeploy": 1, "refresh": 1, "bootstrap": 0}
     if command not in limits or len(rest) > limits[command] or (command == "deploy" and not rest):
         return usage(f"not a command: {' '.join(args)!r}" if args else "no command")
-    ref = release(rest.pop(0)) if command == "deploy" else None
+    ref = Release.read(rest.pop(0)) if command == "deploy" else None
     if command == "deploy" and ref is None:
         return usage(f"{args[1]!r} is not a release (TAG or TAG@sha256:<64 hex>)")
     watch = config.watch
@@ -1162,7 +1136,7 @@ def main(
     return {"failed": EXIT_FAILED, "abandoned": EXIT_ABANDONED, "busy": EXIT_BUSY}[run.outcome]
 
 
-def act(host: Host, command: str, ref: Ref | None, watch: int, run: Run) -> str:
+def act(host: Host, command: str, ref: Release | None, watch: int, run: Run) -> str:
     if command == "deploy":
         assert ref is not None
         return host.deploy(ref, watch)

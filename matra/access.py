@@ -10,6 +10,9 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 import pulumi_tls as tls
 
+from .settings import StackSettings
+from .ssh import SshAccount, SshLogin
+
 
 @dataclass
 class SshAccessArgs:
@@ -26,6 +29,20 @@ class SshAccessArgs:
     """Secret private half of the supplied key."""
     deploy_public_key: str | None = None
     """The deploy job's own public key; None generates a pair for it."""
+
+    @classmethod
+    def for_stack(cls, stack: StackSettings) -> SshAccessArgs:
+        """The stack's keys: its automation key (supplied, or generated and named after
+        the stack), the operators' and the deploy job's."""
+        access = stack.access
+        supplied = access.automation_key
+        return cls(
+            key_name=f"{stack.name_prefix}-automation",
+            operator_public_keys=access.operator_keys,
+            supplied_public_key=supplied.public_key if supplied else None,
+            supplied_private_key=supplied.private_key if supplied else None,
+            deploy_public_key=access.deploy_public_key,
+        )
 
 
 class SshAccess(pulumi.ComponentResource):
@@ -79,6 +96,16 @@ class SshAccess(pulumi.ComponentResource):
                 "admin_authorized_keys": self.admin_authorized_keys,
                 "deploy_public_key": self.deploy_public_key,
             }
+        )
+
+    def login(self, user: str, admin_ssh_sources: Sequence[str]) -> SshLogin:
+        """How the program logs in to a droplet it configures over SSH: as ``user``
+        with the automation key, from ``admin_ssh_sources``."""
+        return SshLogin(
+            account=SshAccount(user=user, private_key=self.automation_private_key),
+            public_key=self.automation_public_key,
+            ssh_key_ids=self.ssh_key_ids,
+            admin_ssh_sources=admin_ssh_sources,
         )
 
     @staticmethod

@@ -12,7 +12,7 @@ import pulumi_random as random
 
 from matra_data import catalog
 
-from .settings import AtlasSettings
+from .settings import AtlasSettings, StackSettings
 from .ssh import moved
 
 APP_USER_ROLE = "readWrite"
@@ -47,6 +47,19 @@ class AtlasClusterArgs:
     protect: bool = False
     """Pulumi protect on the project, cluster and backup schedule, and Atlas
     termination protection on the cluster."""
+
+    @classmethod
+    def for_stack(cls, stack: StackSettings) -> AtlasClusterArgs:
+        """The stack's cluster, named after it, near its region, for the app's user."""
+        data = stack.data
+        return cls(
+            name=stack.name_prefix,
+            settings=data.atlas,
+            do_region=stack.fleet.region,
+            app_database=data.app_database,
+            app_username="matra-api",
+            protect=data.protect,
+        )
 
 
 class AtlasCluster(pulumi.ComponentResource):

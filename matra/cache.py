@@ -15,8 +15,8 @@ from matra_data import catalog
 from .cloudinit import cache_user_data
 from .guarded import DropletSpec, GuardedDroplets, egress_rules, port_from_tag, ssh_ingress
 from .hostfiles import host_command
-from .network import Placement
-from .settings import RedisSettings
+from .network import Network, Placement
+from .settings import RedisSettings, StackSettings
 from .ssh import Host, SshLogin
 
 REDIS_PORT = 6379
@@ -42,6 +42,19 @@ class CacheArgs:
     """The cache droplet's image (mode droplet); the stack passes its dropletImage."""
     login: SshLogin | None = None
     """Needed for mode droplet: the password is delivered over SSH."""
+
+    @classmethod
+    def for_stack(cls, stack: StackSettings, network: Network, login: SshLogin) -> CacheArgs:
+        """The stack's cache in its VPC, open to its API fleet alone."""
+        return cls(
+            name=f"{stack.name_prefix}-cache",
+            settings=stack.data.redis,
+            placement=network.placement,
+            client_tag=network.fleet_tag,
+            tags=stack.tags("cache"),
+            image=stack.fleet.droplet_image,
+            login=login,
+        )
 
     def __post_init__(self) -> None:
         if self.settings.mode == "droplet" and self.login is None:

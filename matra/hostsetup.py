@@ -14,6 +14,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 
 import pulumi
 import pulumi_command as command
@@ -124,6 +125,8 @@ class HostContract:
             },
             files={
                 **{name: host_file(name) for name in SETUP_FILES},
+                # The release grammar matra-deploy shares with the deploy command.
+                "docker.py": resources.files("matra_data").joinpath("docker.py").read_text(),
                 "deploy.env": self.deploy_env(),
                 "docker-compose.yml": self.compose_file(),
                 "nginx-site.conf": self.nginx_site(),
@@ -195,15 +198,14 @@ class HostSetupArgs:
     deploy_key: pulumi.Input[str]
     """The deploy job's public key: the one key the deploy user accepts."""
     fleet: FleetSettings
-    """The app's port and health path, the API hostname."""
+    """The app's port and health path, the API hostname, where a new host asks which
+    release runs."""
     delivery: DeliverySettings
     """The registry, the app's name and its own settings."""
     mongodb_uri: pulumi.Input[str]
     """The app's database connection string (a secret)."""
     redis_url: pulumi.Input[str]
     """The app's cache URL (a secret)."""
-    release_source: str
-    """Where a new host asks which release runs (the API's /.matra/release); "" for none."""
     telemetry: HostTelemetry | None = None
     """Log forwarding, the New Relic agent and the app's telemetry settings; None: none."""
 
@@ -230,7 +232,7 @@ class HostSetup(pulumi.ComponentResource):
             server_name=args.fleet.api_hostname,
             admin_user=args.account.user,
             deploy_user=args.deploy_user,
-            release_source=args.release_source,
+            release_source=args.fleet.release_source,
         )
         credentials = digitalocean.ContainerRegistryDockerCredentials(
             f"{name}-registry-credentials",

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_digitalocean as digitalocean
 
+from .settings import StackSettings
+
 
 @dataclass
 class Placement:
@@ -30,6 +32,16 @@ class NetworkArgs:
     """Account-unique VPC name."""
     fleet_tag: pulumi.Input[str]
     """Account-unique tag that marks the stack's API droplets."""
+
+    @classmethod
+    def for_stack(cls, stack: StackSettings) -> NetworkArgs:
+        """The stack's VPC (named after the stack) and fleet tag."""
+        return cls(
+            region=stack.fleet.region,
+            ip_range=stack.fleet.vpc_ip_range,
+            vpc_name=f"{stack.name_prefix}-vpc",
+            fleet_tag=stack.fleet_tag,
+        )
 
 
 class Network(pulumi.ComponentResource):

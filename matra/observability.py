@@ -16,7 +16,13 @@ import pulumi_digitalocean as digitalocean
 
 from .hostfiles import host_command
 from .rendering import render
-from .settings import AlertSettings, LogDestination, ObservabilitySettings, UptimeSettings
+from .settings import (
+    AlertSettings,
+    LogDestination,
+    ObservabilitySettings,
+    StackSettings,
+    UptimeSettings,
+)
 
 LOG_FORWARDING_SCRIPT = "log-forwarding.sh"
 NEW_RELIC_SCRIPT = "newrelic-agent.sh"
@@ -64,6 +70,29 @@ class MonitoringArgs:
     disk alerts cover too (the load alert's threshold fits the API droplets only)."""
     load_balancer_id: pulumi.Input[str] | None = None
     """With a load balancer: its 5xx rate and its droplets' health alert too."""
+
+    @classmethod
+    def for_stack(
+        cls,
+        stack: StackSettings,
+        *,
+        fleet_tag: pulumi.Input[str],
+        other_droplet_tags: Sequence[pulumi.Input[str]],
+        load_balancer_id: pulumi.Input[str] | None,
+    ) -> MonitoringArgs:
+        """The stack's alerts and uptime check, sized to its API droplets."""
+        fleet = stack.fleet
+        return cls(
+            name=stack.name_prefix,
+            alerts=stack.observability.alerts,
+            uptime=stack.observability.uptime,
+            fleet_tag=fleet_tag,
+            api_vcpus=vcpus(fleet.droplet_size),
+            health_url=f"https://{fleet.api_hostname}{fleet.health_path}",
+            droplet_count=fleet.droplet_count,
+            other_droplet_tags=other_droplet_tags,
+            load_balancer_id=load_balancer_id,
+        )
 
     def __post_init__(self) -> None:
         if not self.health_url.startswith("https://"):
@@ -227,6 +256,13 @@ class HostTelemetry:
     """The stack: Sentry's environment."""
     app_name: str
     """The app's name in New Relic (e.g. matra-prod-api)."""
+
+    @property
+    def log_port(self) -> int | None:
+        """The Papertrail port the API hosts send their logs to (their firewall opens it
+        outbound); None without Papertrail."""
+        papertrail = self.settings.papertrail
+        return papertrail.port if papertrail else None
 
     def announce(self) -> None:
         """In a preview, say once what the hosts will not report to."""

@@ -69,6 +69,11 @@ class Release:
         tag, _, digest = text.partition("@")
         return cls(tag, digest)
 
+    @classmethod
+    def read(cls, text: str) -> Release | None:
+        """``text`` as a release; None when it is none (``release_problem`` says why)."""
+        return None if release_problem(text) else cls.parse(text)
+
     def __str__(self) -> str:
         return f"{self.tag}@{self.digest}" if self.digest else self.tag
 

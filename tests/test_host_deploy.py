@@ -35,7 +35,7 @@ def digest(tag: str, build: int = 0) -> str:
 class Box:
     """A slot's container in the stand-in."""
 
-    release: md.Ref
+    release: md.Release
     created: float
     stopped: bool = False
 
@@ -198,8 +198,8 @@ class World:
             )
         return code, out.getvalue(), err.getvalue()
 
-    def ref(self, tag: str) -> md.Ref:
-        return md.Ref(tag, self.system.registry[tag])
+    def ref(self, tag: str) -> md.Release:
+        return md.Release(tag, self.system.registry[tag])
 
     def record(self) -> md.Record | None:
         return md.Record.read(self.paths.record)
@@ -366,7 +366,11 @@ def test_a_host_from_before_is_taken_over_as_it_serves(world):
     (world.paths.app / "release").write_text("v1\n")
     (world.paths.app / "release.previous").write_text("v0\n")
     record = world.host().reconcile()
-    assert (record.slot, record.release, record.previous) == ("b", world.ref("v1"), md.Ref("v0"))
+    assert (record.slot, record.release, record.previous) == (
+        "b",
+        world.ref("v1"),
+        md.Release("v0"),
+    )
     assert world.paths.upstream.read_text() == "server 127.0.0.1:8081;\n"
     assert not (world.paths.app / "release.previous").exists()
     # Its .env and compose file are unknown: a refresh starts it again with this host's.
@@ -382,9 +386,9 @@ def test_check_pulls_only_what_is_missing(world):
     # By digest: held here, no pull.
     assert world.host().check(world.ref("v1")) == (world.ref("v1"), "present")
     # By tag with the registry down: what this host recorded under it.
-    assert world.host().check(md.Ref("v1")) == (world.ref("v1"), "recorded")
+    assert world.host().check(md.Release("v1")) == (world.ref("v1"), "recorded")
     with pytest.raises(md.DeployError, match="v3 can't be pulled on this host"):
-        world.host().check(md.Ref("v3"))
+        world.host().check(md.Release("v3"))
     assert [e for e in world.system.events if e.startswith("pull")] == [
         f"pull {IMAGE}:v1",
         f"pull {IMAGE}:v3",
@@ -591,9 +595,9 @@ RELEASES += [f"v1@{digest('v1').upper()}", f"v1@{digest('v1')}x", ""]
 
 @pytest.mark.parametrize("text", RELEASES)
 def test_the_entry_point_takes_exactly_the_releases_the_program_does(world, text):
-    """The tag grammar's one home is matra_data/docker.py: the host gets it in deploy.env."""
+    """The grammar's one home is matra_data/docker.py, which host setup installs beside
+    the entry point: what the deploy command refuses, the entry point refuses as usage."""
     from matra_data.docker import release_problem
 
-    assert (md.Ref.parse(text, world.config.ref_pattern) is not None) == (
-        release_problem(text) is None
-    )
+    code, _, err = world.run("check", text)
+    assert (code == md.EXIT_USAGE) == (release_problem(text) is not None), err

@@ -7,7 +7,7 @@ and the setup scripts only the setup commands, and no such change replaces a dro
 import pytest
 import yaml
 
-from harness import STACKS, changed, is_secret_input, plain, run_program, update
+from harness import ROOT, STACKS, changed, is_secret_input, plain, run_program, update
 from matra.hostfiles import HostStep, host_file
 from matra.hostsetup import SETUP_FILES, env_file
 from matra_policies.types import ATLAS_ACCESS_LIST, DROPLET, REMOTE_COMMAND
@@ -100,7 +100,8 @@ def test_the_setup_script_installs_the_host_contract(stack):
     assert "include matra/upstream.conf;" in site
     assert "location = /.matra/health {\n        allow 127.0.0.1;\n        deny all;" in site
     # The entry point and its parameters (public), the host's one lock taken first.
-    assert '/usr/local/sbin/matra-deploy 0755 root <"$here/matra_deploy.py"' in script
+    assert '"$lib/matra_deploy.py" 0755 root <"$here/matra_deploy.py"' in script
+    assert files["docker.py"] == (ROOT / "matra_data" / "docker.py").read_text()
     assert "MATRA_IMAGE=registry.digitalocean.com/matra/api" in files["deploy.env"]
     assert "MATRA_HEALTH_PATH=/healthz" in files["deploy.env"]
     assert "MATRA_WATCH=30" in files["deploy.env"]

@@ -50,6 +50,15 @@ class FleetSettings:
             return "@"
         return self.api_hostname[: -len(self.dns_zone) - 1]
 
+    @property
+    def release_source(self) -> str:
+        """Where a new host asks which release the fleet runs: the API's /.matra/release
+        at its hostname, which resolves only when the stack manages that name ("" then:
+        a new host starts without asking)."""
+        if self.dns_zone is None:
+            return ""
+        return f"http://{self.api_hostname}/.matra/release"
+
 
 def read_fleet(r: ConfigReader) -> FleetSettings:
     fleet = FleetSettings(
