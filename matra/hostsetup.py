@@ -126,7 +126,7 @@ class HostContract:
             files={
                 **{name: host_file(name) for name in SETUP_FILES},
                 # The release grammar matra-deploy shares with the deploy command.
-                "docker.py": resources.files("matra_data").joinpath("docker.py").read_text(),
+                "docker.py": resources.files("matra_data").joinpath("docker.py").read_text("utf-8"),
                 "deploy.env": self.deploy_env(),
                 "docker-compose.yml": self.compose_file(),
                 "nginx-site.conf": self.nginx_site(),
